@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -84,10 +85,28 @@ class RecordedRequest:
         return getattr(self, key)
 
 
+def _lookup_host() -> str:
+    """This machine's name if the resolver maps it to loopback, else ``localhost``."""
+    name = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, 443, socket.AF_INET, socket.SOCK_STREAM)}
+    except OSError:
+        return "localhost"
+    if name and addresses and all(a.startswith("127.") for a in addresses):
+        return name
+    return "localhost"
+
+
+LOOKUP_HOST = _lookup_host()
+
+
 class FakeAPI(BackgroundServer):
     """Threaded HTTPS server on 127.0.0.1 answering as scripted and recording every request.
 
-    ``url`` is ``https://localhost:<port>``; clients must trust ``ca_file``.
+    ``url`` is ``https://<host>:<port>`` where the host is this machine's own name when
+    /etc/hosts maps it to loopback: libcurl answers ``localhost`` without a lookup, and the
+    probe's DNS phase should be a real one. ``localhost`` is used otherwise and also
+    matches the certificate. Clients must trust ``ca_file``.
     The script may be changed from the test thread at any time.
     """
 
@@ -104,8 +123,15 @@ class FakeAPI(BackgroundServer):
         self._ids = itertools.count(1)
 
     def _make_server(self) -> TLSHTTPServer:
-        context = self.ca.server_context("localhost", "127.0.0.1")
+        names = ["localhost", "127.0.0.1"]
+        if LOOKUP_HOST != "localhost":
+            names.append(LOOKUP_HOST)
+        context = self.ca.server_context(*names)
         return TLSHTTPServer(_FakeAPIHandler, self, context)
+
+    @property
+    def url(self) -> str:
+        return super().url.replace("://localhost:", f"://{LOOKUP_HOST}:", 1)
 
     @property
     def messages_url(self) -> str:

@@ -15,6 +15,7 @@ import trustme
 
 from ._server import MAX_HOLD_S, BackgroundServer, LoopbackTCPServer, LOOPBACK, TLSHTTPServer
 from .tls import LocalCA, as_trustme_ca, server_context
+from .fakeapi import LOOKUP_HOST
 
 
 class _StaticOKHandler(BaseHTTPRequestHandler):
@@ -203,7 +204,7 @@ class ConnectProxy(BackgroundServer):
     scheme = "http"
 
     def __init__(self, auth: tuple[str, str] | None = None,
-                 allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> None:
+                 allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", LOOKUP_HOST)) -> None:
         super().__init__()
         self.auth = auth
         self.allowed_hosts = allowed_hosts
