@@ -14,6 +14,7 @@ from pathlib import Path
 import pycurl
 import pytest
 
+from harness.fakeapi import LOOKUP_HOST
 from harness import (
     TEST_KEY,
     ConnectProxy,
@@ -224,7 +225,7 @@ def test_connect_proxy_tunnels_and_records_target(fake_api):
         result = curl(fake_api.messages_url, fake_api.ca_file, proxy=proxy.url)
 
     assert result.status == 200
-    assert proxy.connects == [f"localhost:{fake_api.port}"]
+    assert proxy.connects == [f"{LOOKUP_HOST}:{fake_api.port}"]
     assert proxy.requests[0].header("Proxy-Authorization") is None
     assert fake_api.request_count == 1
 
