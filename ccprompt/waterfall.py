@@ -30,11 +30,11 @@ def waterfall(outcome, color: bool = False) -> list:
                 shown = "       -"
             lines.append(f"  {name:<14} {shown:>11}  │{' ' * BAR_WIDTH}│")
             continue
-        start = int(BAR_WIDTH * elapsed / total) if total else 0
+        start = min(int(BAR_WIDTH * elapsed / total), BAR_WIDTH - 1) if total else 0
         elapsed += value
-        end = int(round(BAR_WIDTH * elapsed / total)) if total else 0
-        end = max(end, start + 1)
-        bar = " " * start + "█" * (min(end, BAR_WIDTH) - start)
+        cells = BAR_WIDTH * value / total if total else 0
+        # A phase too short for a whole cell still gets a thin mark where it happened.
+        bar = " " * start + ("█" * min(round(cells), BAR_WIDTH - start) if cells >= 0.5 else "▏")
         lines.append(f"  {name:<14} {_ms(value):>11}  │{bar:<{BAR_WIDTH}}│ {elapsed:8.1f} ms")
     lines.append(f"  {'Total':<14} {_ms(total):>11}")
     return lines
@@ -68,9 +68,10 @@ def report(outcome, state: dict, written: bool) -> str:
         f" (HTTP/{outcome.http_version})" if outcome.http_version else ""
     )
     error = outcome.error_type if outcome.error_type and outcome.error_type != "success" else "-"
-    if outcome.failure_phase:
-        error += f" (failed at {outcome.failure_phase}"
-        error += f" in {outcome.stalled_phase})" if outcome.failure_phase == "timeout" and outcome.stalled_phase else ")"
+    if outcome.failure_phase == "timeout":
+        error += f" (timed out during {(outcome.stalled_phase or 'the request').upper()})"
+    elif outcome.failure_phase:
+        error += f" (failed during {outcome.failure_phase.upper()})"
     if outcome.curl_message:
         error += f": {sanitize(outcome.curl_message, 160)}"
     elif outcome.error_message:
