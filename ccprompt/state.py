@@ -211,9 +211,23 @@ def apply_outcome(previous, outcome: dict, *, now_s: float, session_id=None, tra
         "network": network,
         "monitoring_state": monitoring_state,
         "last_jsonl_error_event": transcript_error if transcript_error else previous.get("last_jsonl_error_event"),
+        "probe_counts": _counted(previous.get("probe_counts"), outcome["status"]),
         "timestamp": iso_local(now_s),
     }
     return state
+
+
+def _counted(counts, status: str) -> dict:
+    """Recorded probes by status since the state was created.
+
+    Kept in the state, not derived from the history, because the history rotates and
+    Prometheus counters must never go down.
+    """
+    if not isinstance(counts, dict):
+        counts = {}
+    counts = {k: v for k, v in counts.items() if isinstance(v, int) and not isinstance(v, bool)}
+    counts[status] = counts.get(status, 0) + 1
+    return counts
 
 
 def unknown_state(previous, *, reason: str, endpoint: str, source: str, now_s: float,
