@@ -137,7 +137,7 @@ def segments(payload: dict, state, scan, style: str, note=None) -> dict:
     if cost is not None:
         out["cost"] = f"${cost:.2f}"
     network = render.network_segment(state, style)
-    if note and render.status_of(state) == "unknown":
+    if note and style != "icon" and render.status_of(state) == "unknown":
         network = f"{render.ICONS['unknown']} {note}"
     out["network"] = network
     return out
@@ -255,6 +255,8 @@ def run(argv: list, stdin_fd: int = 0, out=None) -> int:
         if debug:
             debuglog.log(home, "decision", kind=kind, reason=reason, spawned=spawned)
 
+    if not config.get("monitoring_enabled", True):
+        state = {"schema": state_mod.SCHEMA, "status": "unknown", "monitoring_enabled": False}
     line_config = config.get("statusline", {})
     style = line_config.get("style", "full")
     seg = segments(payload, state, scan, style, note)
