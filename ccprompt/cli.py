@@ -157,20 +157,15 @@ def init(
     raise typer.Exit(init_main(args + (["--no-refresh"] if no_refresh else [])))
 
 
-def _executable() -> str:
-    from ccprompt.schedule import executable_argv
-
-    argv = executable_argv()
-    return argv[0] if len(argv) == 1 else " ".join(argv)
-
-
 @install_app.command("statusline")
 def install_statusline(dry_run: bool = typer.Option(False, "--dry-run", help="Show the change only.")):
     """Point Claude Code's statusLine at ccprompt (keeps every other setting, backs up the file)."""
     from ccprompt import settings
 
     try:
-        raise typer.Exit(settings.install(_executable(), dry_run=dry_run))
+        from ccprompt.schedule import executable_argv
+
+        raise typer.Exit(settings.install(executable_argv(), dry_run=dry_run))
     except settings.SettingsError as exc:
         fail(str(exc), 1)
 

@@ -59,10 +59,11 @@ def _save(path: str, settings: dict, old_raw: bytes | None) -> str | None:
     return backup
 
 
-def command_line(executable: str) -> str:
+def command_line(executable_argv: list) -> str:
+    """The shell command Claude Code runs, each word quoted as needed."""
     import shlex
 
-    return f"{shlex.quote(executable)} statusline"
+    return " ".join(shlex.quote(word) for word in [*executable_argv, "statusline"])
 
 
 def _diff(old: dict | None, new: dict | None) -> str:
@@ -73,12 +74,12 @@ def _diff(old: dict | None, new: dict | None) -> str:
     return f"statusLine before: {before}\nstatusLine after:  {after}"
 
 
-def install(executable: str, dry_run: bool = False, env=None, out=sys.stdout) -> int:
+def install(executable_argv: list, dry_run: bool = False, env=None, out=sys.stdout) -> int:
     path = settings_path(env)
     settings, raw = _load(path)
     current = settings.get("statusLine") if isinstance(settings.get("statusLine"), dict) else None
     wanted = dict(current or {})
-    wanted.update(type="command", command=command_line(executable), padding=0)
+    wanted.update(type="command", command=command_line(executable_argv), padding=0)
     wanted.setdefault("refreshInterval", DEFAULT_REFRESH_S)
     if current == wanted:
         out.write(f"statusLine in {path} already runs ccprompt; nothing to change\n")

@@ -1,0 +1,68 @@
+"""Credential parsing (never executing rc files) and sanitising foreign text."""
+
+from ccprompt import credentials
+from ccprompt.render import network_segment, sanitize
+
+
+def test_rc_exports_are_parsed_literally():
+    text = """
+# comment
+export ANTHROPIC_API_KEY="sk-quoted"
+export ANTHROPIC_AUTH_TOKEN='single'   # trailing comment
+export ANTHROPIC_BASE_URL=https://proxy.example/anthropic # note
+ANTHROPIC_MODEL=ignored
+export OTHER=1
+"""
+    assert credentials.parse_rc_exports(text) == {
+        "ANTHROPIC_API_KEY": "sk-quoted",
+        "ANTHROPIC_AUTH_TOKEN": "single",
+        "ANTHROPIC_BASE_URL": "https://proxy.example/anthropic",
+    }
+
+
+def test_values_only_a_shell_could_compute_are_refused():
+    text = 'export ANTHROPIC_API_KEY=sk-first\nexport ANTHROPIC_API_KEY="$(pass show anthropic)"\n'
+    assert credentials.parse_rc_exports(text) == {}
+    assert credentials.parse_rc_exports("export ANTHROPIC_API_KEY=`cat key`\n") == {}
+
+
+def test_resolve_order_and_secrecy(tmp_path):
+    (tmp_path / ".zshrc").write_text("export ANTHROPIC_AUTH_TOKEN=from-zshrc\n")
+    (tmp_path / ".bashrc").write_text("export ANTHROPIC_AUTH_TOKEN=from-bashrc\nexport ANTHROPIC_BASE_URL=https://b.example\n")
+    found = credentials.resolve({}, home=str(tmp_path))
+    assert found.source == "shell" and found.kind == "auth_token"
+    assert found.auth_headers() == ["Authorization: Bearer from-zshrc"]
+    assert found.base_url == "https://b.example" and found.endpoint == "https://b.example/v1/messages"
+    assert "from-zshrc" not in repr(found) and "from-zshrc" not in str(found.describe())
+    env = credentials.resolve({"CLAUDE_CODE_OAUTH_TOKEN": "oauth"}, home=str(tmp_path))
+    assert env.source == "environment"
+    assert env.auth_headers() == ["Authorization: Bearer oauth", "anthropic-beta: oauth-2025-04-20"]
+    none = credentials.resolve({}, home=str(tmp_path / "empty"))
+    assert none.source == "none" and none.auth_headers() == [] and none.base_url == "https://api.anthropic.com"
+
+
+def test_sanitize_removes_sequences_not_text():
+    assert sanitize("a\x1b[31mred\x1b[0m") == "ared"
+    assert sanitize("x\x1b]2;title\x07y") == "xy"
+    assert sanitize("x\x1b]8;;http://e\x1b\\link\x1b]8;;\x1b\\y") == "xlinky"
+    assert sanitize("\u202eevil\u200b") == "evil"
+    assert sanitize("line\nbreak\ttab") == "line break tab"
+    assert sanitize("\x9b2Jz") == "z"
+    assert sanitize("é 日本 🟢") == "é 日本 🟢"
+    assert len(sanitize("x" * 500, 50)) == 50
+
+
+def test_network_segment_styles():
+    degraded = {"status": "degraded", "network": {"latency_ms": 990, "p95_latency_ms": 450, "phases_ms": {
+        "dns": 12, "tcp": 30, "tls": 45, "ttfb": 890, "total": 990}}}
+    assert network_segment(degraded) == "🟡 P95:450ms DNS:12ms|TCP:30ms|TLS:45ms|TTFB:890ms|Total:990ms"
+    assert network_segment(degraded, "short") == "🟡 990ms"
+    assert network_segment(degraded, "icon") == "🟡"
+    error = {"status": "error", "network": {"phases_ms": {"dns": 12, "tcp": 28, "tls": 45, "ttfb": None, "total": 2000}}}
+    assert network_segment(error) == "🔴 DNS:12ms|TCP:28ms|TLS:45ms|TTFB:-|Total:2000ms"
+    reused = {"status": "degraded", "network": {"p95_latency_ms": 0, "reused": {"dns": True, "tcp": True, "tls": True},
+                                                "phases_ms": {"dns": None, "tcp": None, "tls": None, "ttfb": 890, "total": 890}}}
+    assert network_segment(reused) == "🟡 P95:N/A DNS:reuse|TCP:reuse|TLS:reuse|TTFB:890ms|Total:890ms"
+    assert network_segment({"status": "healthy", "network": {"p95_latency_ms": 450}}) == "🟢 P95:450ms"
+    assert network_segment(None) == "⚪ no probe yet"
+    assert network_segment({"status": "weird"}) == "⚪ no probe yet"
