@@ -69,43 +69,9 @@ def probe(
 
     Exit 0: the API answered and is healthy or degraded; 1: error; 2: usage or config error.
     """
-    from ccprompt import config as config_mod
-    from ccprompt import monitor, render, state as state_mod
+    from ccprompt import fastcmd
 
-    try:
-        config = config_mod.load(strict=True)
-    except config_mod.ConfigError as exc:
-        fail(str(exc), 2)
-    home = config_mod.ensure_home()
-    lock = None
-    if not no_write:
-        lock = state_mod.ProbeLock(home)
-        if not lock.acquire(blocking=True, timeout_s=config_mod.TIMEOUT_CAP_MS / 1000 + 5):
-            fail("another probe kept the lock too long; try again", 1)
-    try:
-        outcome, new_state = monitor.probe_and_record(
-            home, config, "MANUAL", timeout_override=timeout_ms, write=not no_write
-        )
-    finally:
-        if lock:
-            lock.release()
-    if outcome is None:
-        fail(f"no probe made: {new_state.get('reason')} (set ANTHROPIC_API_KEY, or anonymous = true)", 2)
-    if as_json:
-        import json
-
-        typer.echo(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False))
-    elif verbose:
-        from ccprompt import waterfall
-
-        typer.echo(waterfall.report(outcome, new_state, written=not no_write))
-    else:
-        line = render.network_segment(new_state, "full")
-        if outcome.status in ("healthy", "unknown"):
-            line += f" Total:{render.fmt_ms(outcome.phases_ms.get('total'))}"
-        color = render.use_color() and sys.stdout.isatty()
-        typer.echo(render.colorize(line, outcome.status, color) + f"  {render.sanitize(outcome.reason, 160)}")
-    raise typer.Exit(0 if outcome.status in ("healthy", "degraded") else 1)
+    raise typer.Exit(fastcmd.probe_command(verbose, as_json, timeout_ms, no_write))
 
 
 @app.command()

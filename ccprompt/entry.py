@@ -1,15 +1,15 @@
 """Fast dispatch: hot commands run on the standard library, everything else goes to Typer.
 
 Importing Typer costs several times the interpreter's own start-up, so `statusline`,
-`status`, `refresh` and `init` are routed here before it is ever loaded. Their `--help`
-still goes to Typer.
+`status`, `refresh`, `init` and the common forms of `probe` are routed here before it is
+ever loaded. Their `--help`, and anything unusual, still goes to Typer.
 """
 
 from __future__ import annotations
 
 import sys
 
-FAST = ("statusline", "status", "refresh", "init")
+FAST = ("statusline", "status", "refresh", "init", "probe")
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,99 @@
+"""Median wall time of `ccprompt statusline` against `python -I -c pass` (the interpreter's own start).
+
+Runs the lean launcher that install.sh writes, with this interpreter, against a local TLS
+fake API. Scenarios:
+  steady   state fresh, nothing due: read stdin, read state, render
+  cold     no state yet: decide COLD and start the detached probe, then render
+  green    a GREEN probe is due: the same, on an existing state
+Usage: .venv/bin/python tests/bench/bench_statusline.py [runs]   (default 40)
+The interpreter must have ccprompt installed (the README's test setup does that).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from harness import FakeAPI, LocalCA, make_cli_env  # noqa: E402
+
+from ccprompt import launcher  # noqa: E402
+
+
+def timed(argv, env, stdin_bytes=None) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, input=stdin_bytes, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def wait_idle(home: Path) -> None:
+    """Let a detached probe finish so it does not compete with the next measured run."""
+    lock = home / "probe.lock"
+    time.sleep(0.05)
+    if lock.exists():
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    work = Path(tempfile.mkdtemp(prefix="ccprompt-bench-"))
+    (work / "ca").mkdir()
+    exe = work / "ccprompt"
+    launcher.write(str(exe), sys.executable)
+    ca = LocalCA.create(work / "ca")
+    payload = json.loads((ROOT / "tests" / "fixtures" / "stdin-full.json").read_text())
+    payload["workspace"] = {"current_dir": str(ROOT), "project_dir": str(ROOT)}
+    payload["transcript_path"] = str(ROOT / "tests" / "fixtures" / "transcript-ok.jsonl")
+    stdin_bytes = json.dumps(payload).encode()
+    with FakeAPI(ca) as api:
+        env = make_cli_env(work, api.url, api.ca_file)
+        home = Path(env["CCPROMPT_HOME"])
+        baseline = [timed([sys.executable, "-I", "-c", "pass"], env) for _ in range(runs)]
+
+        # steady: one probe recorded for this session, then renders with nothing due
+        subprocess.run([str(exe), "statusline", "--sync"], input=stdin_bytes, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        steady = [timed([str(exe), "statusline"], env, stdin_bytes) for _ in range(runs)]
+        probes_before = api.request_count
+
+        cold = []
+        for _ in range(runs):
+            (home / "monitoring.json").unlink(missing_ok=True)
+            cold.append(timed([str(exe), "statusline"], env, stdin_bytes))
+            wait_idle(home)
+
+        green = []
+        for _ in range(runs):
+            state = json.loads((home / "monitoring.json").read_text())
+            ms = state["monitoring_state"]
+            ms["last_baseline_epoch_ms"] = ms["last_probe_epoch_ms"] = int(time.time() * 1000) - 400_000
+            ms["last_green_window_id"] = 0
+            ms["recent_cold_sessions"].append(payload["session_id"])
+            (home / "monitoring.json").write_text(json.dumps(state))
+            green.append(timed([str(exe), "statusline"], env, stdin_bytes))
+            wait_idle(home)
+        probes = api.request_count - probes_before
+
+    base = statistics.median(baseline)
+    print(f"python -I -c pass           median {base * 1000:7.1f} ms   (1.00x)")
+    for name, samples in (("statusline steady", steady), ("statusline cold (COLD due)", cold),
+                          ("statusline GREEN due", green)):
+        median = statistics.median(samples)
+        print(f"{name:<27} median {median * 1000:7.1f} ms   ({median / base:.2f}x)   n={len(samples)}")
+    print(f"detached probes made during the due scenarios: {probes} (expected {2 * runs})")
+
+
+if __name__ == "__main__":
+    main()
