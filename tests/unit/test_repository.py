@@ -1,0 +1,23 @@
+"""The README's commands are the ones CI runs."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _code_lines(text: str) -> list:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    test_command = readme.split("**Run the whole test suite**", 1)[1].split("```sh", 1)[1].split("```", 1)[0].strip()
+    assert "pytest" in test_command
+    assert test_command in _code_lines((ROOT / ".ci" / "run").read_text())
+
+
+def test_readme_install_command_is_the_installer():
+    readme = (ROOT / "README.md").read_text()
+    install = readme.split("**Install and run the first probe**", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    assert install.strip() == "./install.sh"
+    assert (ROOT / "install.sh").stat().st_mode & 0o111
