@@ -166,13 +166,23 @@ def table(records: list, now_s: float) -> list:
             _ms(total_ms(record)),
             f"{slowest[0]} {slowest[1]:.0f}ms" if slowest else "-",
         ))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(_cells(row[i]) for row in rows) for i in range(len(rows[0]))]
     right = {3, 5}  # numbers line up on their last digit
     lines = []
     for row in rows:
-        cells = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - _cells(cell))
+            cells.append(pad + cell if i in right else cell + pad)
         lines.append("  ".join(cells).rstrip())
     return lines
+
+
+def _cells(text: str) -> int:
+    """Terminal columns taken by text: the status emoji are two columns wide."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def report(home: str, since_s, *, limit: int = 50, now_s: float | None = None, as_json: bool = False) -> str:

@@ -1,0 +1,171 @@
+"""`ccprompt doctor` finds each kind of breakage and says how to fix it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import UntrustedTLSServer, assert_no_secret, refused_port
+
+
+def lines_of(result) -> dict:
+    """{title: (mark, detail, fix or None)} from the human report."""
+    checks, last = {}, None
+    for line in result.stdout.splitlines():
+        match = re.match(r"^([✓!✗]) (\S+(?: \S+)?)\s{2,}(.*)$", line)
+        if match:
+            last = match.group(2)
+            checks[last] = [match.group(1), match.group(3), None]
+        elif line.strip().startswith("fix: ") and last:
+            checks[last][2] = line.strip()[len("fix: "):]
+    return {k: tuple(v) for k, v in checks.items()}
+
+
+def install_statusline(env) -> None:
+    settings = Path(env["HOME"]) / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    command = f"{sys.executable} -m ccprompt statusline"
+    settings.write_text(json.dumps({"model": "opus", "statusLine": {"type": "command", "command": command}}))
+
+
+def install_shell_line(env) -> None:
+    (Path(env["HOME"]) / ".zshrc").write_text('# >>> ccprompt >>>\neval "$(ccprompt init zsh)"\n# <<< ccprompt <<<\n')
+
+
+def test_a_healthy_setup_passes_every_check(fake_api, cc_env, run_cli):
+    assert run_cli("probe", env=cc_env).returncode == 0
+    install_statusline(cc_env)
+    install_shell_line(cc_env)
+    result = run_cli("doctor", env=cc_env)
+    checks = lines_of(result)
+    assert result.returncode == 0, result.stdout
+    assert list(checks) == ["ccprompt", "config", "credential", "base URL", "DNS", "proxy", "CA bundle", "TCP",
+                            "TLS", "probe", "state dir", "state", "watch", "status line", "shell", "clock"]
+    assert {mark for mark, _, _ in checks.values()} == {"✓"}, result.stdout
+    assert re.search(r"API key ANTHROPIC_API_KEY from environment, 50 characters", checks["credential"][1])
+    assert "not the official API" in checks["base URL"][1]
+    assert re.search(r"-> 127\.0\.0\.1 in [\d.]+ ms", checks["DNS"][1])
+    assert "(SSL_CERT_FILE), 1 certificate; NODE_EXTRA_CA_CERTS not set" in checks["CA bundle"][1]
+    assert re.search(r"TLSv1\.[23] in [\d.]+ ms, certificate valid until \d{4}-\d\d-\d\d", checks["TLS"][1])
+    assert checks["probe"][1].startswith("🟢 healthy: HTTP 200")
+    assert checks["probe"][1].endswith("(not recorded)")
+    assert "mode 0700" in checks["state dir"][1]
+    assert re.search(r"healthy, last probe \d+ s ago", checks["state"][1])
+    assert "init line in ~/.zshrc" in checks["shell"][1]
+    assert re.search(r"[+-]\d+\.\d s against the server's Date header", checks["clock"][1])
+    assert result.stdout.rstrip().endswith("no problems")
+    posts = [r for r in fake_api.requests if r.method == "POST"]
+    assert len(posts) == 2  # the recorded probe and doctor's own, nothing else
+    assert [r.method for r in fake_api.requests].count("HEAD") == 1  # the clock check's Date header
+    history = Path(cc_env["CCPROMPT_HOME"]) / "history.jsonl"
+    assert len(history.read_text().splitlines()) == 1  # doctor's probe is not recorded
+    assert_no_secret(result, Path(cc_env["HOME"]))
+
+
+def test_missing_credential_is_a_failure_when_anonymous_probing_is_off(fake_api, cc_env, run_cli):
+    env = dict(cc_env)
+    del env["ANTHROPIC_API_KEY"]
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("anonymous = false\n")
+    result = run_cli("doctor", env=env)
+    checks = lines_of(result)
+    assert result.returncode == 1
+    mark, detail, fix = checks["credential"]
+    assert mark == "✗" and "none found, and anonymous = false" in detail
+    assert fix.startswith("export ANTHROPIC_API_KEY=") and "anonymous = true" in fix
+    assert checks["probe"][0] == "✗"
+    assert not [r for r in fake_api.requests if r.method == "POST"]  # nothing was probed
+
+
+def test_missing_credential_is_a_warning_when_probing_anonymously(fake_api, cc_env, run_cli):
+    env = dict(cc_env)
+    del env["ANTHROPIC_API_KEY"]
+    fake_api.respond(status=401)
+    result = run_cli("doctor", env=env)
+    checks = lines_of(result)
+    mark, detail, fix = checks["credential"]
+    assert mark == "!" and "probing anonymously" in detail and fix.startswith("export ANTHROPIC_API_KEY=")
+    # An Anthropic-shaped 401 still proves the path: no ✗ anywhere.
+    assert checks["probe"][0] == "✓" and "auth not checked" in checks["probe"][1]
+    assert result.returncode == 0, result.stdout
+
+
+def test_unresolvable_host(cc_env, run_cli):
+    env = dict(cc_env, ANTHROPIC_BASE_URL="https://api.ccprompt-test.invalid")
+    result = run_cli("doctor", env=env)
+    checks = lines_of(result)
+    assert result.returncode == 1
+    mark, detail, fix = checks["DNS"]
+    assert mark == "✗" and detail.startswith("cannot resolve api.ccprompt-test.invalid")
+    assert fix.startswith("check the host in ANTHROPIC_BASE_URL (environment)")
+    assert checks["TCP"][0] == "!" and checks["TCP"][2] == "resolve the DNS problem above first"
+    assert checks["probe"][0] == "✗" and "see the DNS line above" in checks["probe"][2]
+    assert_no_secret(result)
+
+
+def test_untrusted_certificate(cc_env, run_cli):
+    with UntrustedTLSServer() as server:
+        env = dict(cc_env, ANTHROPIC_BASE_URL=server.url)
+        result = run_cli("doctor", env=env)
+    checks = lines_of(result)
+    assert result.returncode == 1
+    assert checks["TCP"][0] == "✓"
+    mark, detail, fix = checks["TLS"]
+    assert mark == "✗" and "not trusted" in detail and "certificate" in detail
+    assert "NODE_EXTRA_CA_CERTS=/path/to/ca.pem" in fix
+    assert checks["probe"][0] == "✗" and "see the TLS line above" in checks["probe"][2]
+    assert_no_secret(result)
+
+
+def test_connection_refused(cc_env, run_cli):
+    env = dict(cc_env, ANTHROPIC_BASE_URL=f"https://localhost:{refused_port()}")
+    checks = lines_of(run_cli("doctor", env=env))
+    mark, detail, fix = checks["TCP"]
+    assert mark == "✗" and "Connection refused" in detail and fix.startswith("nothing listens there")
+
+
+@pytest.mark.parametrize("mode,mark", [(0o777, "✗"), (0o755, "!")])
+def test_state_dir_with_wrong_permissions(fake_api, cc_env, run_cli, mode, mark):
+    home = Path(cc_env["CCPROMPT_HOME"])
+    home.mkdir(parents=True)
+    os.chmod(home, mode)
+    result = run_cli("doctor", env=cc_env)
+    found, detail, fix = lines_of(result)["state dir"]
+    assert found == mark and f"has mode {mode:04o}" in detail
+    assert fix == f"chmod 700 {home}"
+    assert result.returncode == (1 if mark == "✗" else 0)
+
+
+def test_statusline_not_installed_or_pointing_elsewhere(fake_api, cc_env, run_cli):
+    mark, detail, fix = lines_of(run_cli("doctor", env=cc_env))["status line"]
+    assert mark == "!" and detail.startswith("not installed")
+    assert fix.startswith("ccprompt install statusline")
+
+    settings = Path(cc_env["HOME"]) / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"statusLine": {"type": "command", "command": "~/bin/my-line.sh"}}))
+    mark, detail, fix = lines_of(run_cli("doctor", env=cc_env))["status line"]
+    assert mark == "!" and detail == "runs something else: ~/bin/my-line.sh"
+    assert fix.startswith("ccprompt install statusline")
+
+    settings.write_text(json.dumps({"statusLine": {"type": "command", "command": "/gone/bin/ccprompt statusline"}}))
+    mark, detail, fix = lines_of(run_cli("doctor", env=cc_env))["status line"]
+    assert mark == "✗" and "/gone/bin/ccprompt, which is missing" in detail
+
+
+def test_json_report(fake_api, cc_env, run_cli):
+    result = run_cli("doctor", "--json", env=cc_env)
+    document = json.loads(result.stdout)
+    assert result.returncode == 0 and document["ok"] is True and document["failures"] == 0
+    by_id = {c["id"]: c for c in document["checks"]}
+    assert by_id["credential"]["data"] == {"source": "environment", "kind": "api_key",
+                                           "variable": "ANTHROPIC_API_KEY", "token_length": 50}
+    assert by_id["probe"]["data"]["recorded"] is False and by_id["probe"]["level"] == "ok"
+    assert by_id["statusline"]["level"] == "warn" and by_id["statusline"]["fix"]
+    assert_no_secret(result)
