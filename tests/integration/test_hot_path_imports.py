@@ -1,0 +1,46 @@
+"""The hot paths stay on the standard library: Typer, jinja2 and pycurl load only where needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import REPO_ROOT
+
+HEAVY = ("typer", "click", "rich", "jinja2", "pycurl", "shellingham")
+
+
+def imported(args, env, stdin="") -> set:
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", *args], input=stdin, env=env,
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr[-500:]
+    order = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line]
+    # Only what ccprompt brings in: site start-up (an editable install's finder imports `re`,
+    # for one) happens before the package's own first line.
+    start = order.index("ccprompt")
+    return {name.split(".")[0] for name in order[start:]}
+
+
+def test_statusline_render_imports_nothing_heavy(cc_env):
+    payload = json.dumps({"session_id": "imports", "model": {"display_name": "Opus"},
+                          "transcript_path": str(REPO_ROOT / "tests" / "fixtures" / "transcript-529.jsonl")})
+    names = imported(["statusline"], cc_env, payload)
+    assert "ccprompt" in names
+    assert not names & set(HEAVY), names & set(HEAVY)
+    assert "json" not in names and "re" not in names  # the fast JSON path holds
+
+
+def test_status_imports_nothing_heavy(cc_env):
+    names = imported(["status"], cc_env)
+    assert not names & set(HEAVY)
+
+
+def test_a_format_template_is_what_brings_in_jinja2(cc_env):
+    config = Path(cc_env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[statusline]\nformat = "{{ network }}"\n')
+    names = imported(["statusline"], cc_env, "{}")
+    assert "jinja2" in names and "typer" not in names and "pycurl" not in names
