@@ -258,7 +258,7 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
         "cache": quote(cache_file),
         # Shown in a comment: no control characters, so nothing can end the comment.
         "cache_display": _render.sanitize(cache_file, 400),
-        "segment_ref": "${%d-}" % line,
+        "segment_index": line - 1,
         "segment_line": line,
         "fallback": quote(_render.sanitize(_render.network_segment(None, style))),
         "icons": _render.ICONS,
