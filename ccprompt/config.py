@@ -61,12 +61,49 @@ class ConfigError(Exception):
     """The config file exists but cannot be used."""
 
 
-def _read_toml(path: str) -> dict:
+CACHE_FILE = "config.cache.json"
+
+
+def _read_toml(path: str, env) -> dict:
+    """The parsed config file, through a JSON cache keyed by path, mtime and size.
+
+    tomllib imports `re` and friends, which would double the status line's start-up; the
+    cache is decoded by the hot path's own JSON scanner instead.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    key = [path, info.st_mtime_ns, info.st_size]
+    cache_path = os.path.join(home_dir(env), CACHE_FILE)
+    from ccprompt import fastjson
+
+    try:
+        with open(cache_path, "rb") as handle:
+            cached = fastjson.loads(handle.read())
+        if cached.get("key") == key and isinstance(cached.get("config"), dict):
+            return cached["config"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    parsed = _parse_toml(path)
+    try:
+        import json
+
+        from ccprompt.state import atomic_write
+
+        os.makedirs(home_dir(env), mode=0o700, exist_ok=True)
+        atomic_write(cache_path, json.dumps({"key": key, "config": parsed}).encode())
+    except (OSError, TypeError, ValueError):
+        pass  # a value JSON cannot hold (a TOML date) just means no cache
+    return parsed
+
+
+def _parse_toml(path: str) -> dict:
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
-    except FileNotFoundError:
-        return {}
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     try:
@@ -111,7 +148,7 @@ def load(env=None, strict: bool = False) -> dict:
     """
     env = os.environ if env is None else env
     try:
-        user = _read_toml(config_path(env))
+        user = _read_toml(config_path(env), env)
     except ConfigError:
         if strict:
             raise

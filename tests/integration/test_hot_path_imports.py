@@ -44,3 +44,13 @@ def test_a_format_template_is_what_brings_in_jinja2(cc_env):
     config.write_text('[statusline]\nformat = "{{ network }}"\n')
     names = imported(["statusline"], cc_env, "{}")
     assert "jinja2" in names and "typer" not in names and "pycurl" not in names
+
+
+def test_a_config_file_is_parsed_once_then_read_from_the_cache(cc_env):
+    config = Path(cc_env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[statusline]\nstyle = "short"\n')
+    first = imported(["statusline"], cc_env, "{}")
+    assert "tomllib" in first or "tomli" in first
+    again = imported(["statusline"], cc_env, "{}")
+    assert not again & {"tomllib", "tomli", "json", "re"}

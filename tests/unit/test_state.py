@@ -87,3 +87,27 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     state_mod.atomic_write(str(target), b"two")
     assert target.read_bytes() == b"two" and os.listdir(tmp_path) == ["f"]
     assert oct(target.stat().st_mode & 0o777) == "0o600"
+
+
+def test_config_is_cached_and_the_cache_follows_the_file(tmp_path):
+    import time as time_mod
+
+    from ccprompt import config
+
+    env = {"CCPROMPT_HOME": str(tmp_path / "home"), "CCPROMPT_CONFIG": str(tmp_path / "config.toml")}
+    (tmp_path / "config.toml").write_text("green_interval_s = 60\n[statusline]\nstyle = \"icon\"\n")
+    first = config.load(env)
+    assert first["green_interval_s"] == 60 and first["statusline"]["style"] == "icon"
+    assert first["statusline"]["segments"][0] == "model"  # defaults merged under the file
+    assert (tmp_path / "home" / "config.cache.json").exists()
+    time_mod.sleep(0.01)
+    (tmp_path / "config.toml").write_text("green_interval_s = 120\n")
+    assert config.load(env)["green_interval_s"] == 120
+    (tmp_path / "config.toml").write_text("broken = = toml\n")
+    assert config.load(env)["green_interval_s"] == 300  # a render ignores a broken file
+    try:
+        config.load(env, strict=True)
+    except config.ConfigError as exc:
+        assert "not valid TOML" in str(exc)
+    else:
+        raise AssertionError("strict load accepted a broken file")
