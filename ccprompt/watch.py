@@ -373,10 +373,29 @@ class Watcher:
             self.waker.sleep_until(due)
             if self.waker.stopping:
                 return self.stop()
-            outcome = self.step()
+            try:
+                outcome = self.step()
+            except OSError as exc:
+                # The state directory vanished or filled up: a monitor should outlive that.
+                outcome = self.disk_trouble(exc)
             if outcome is not None:
                 return outcome
             due = self.next_due
+
+    def disk_trouble(self, exc: OSError):
+        from ccprompt.render import sanitize
+
+        self.failures += 1
+        delay = self.delay(None)
+        self.next_due = time.time() + delay
+        self.report("error", f"cannot use {self.home}: {sanitize(exc.strerror or exc, 120)}  "
+                             f"{_plan_text(self.failures, delay)}",
+                    error=exc.strerror or str(exc), failures=self.failures, next_in_s=round(delay, 3))
+        try:
+            config_mod.ensure_home()
+        except OSError:
+            pass
+        return 1 if self.once else None
 
     def step(self):
         """One scheduled probe (or adoption). Returns an exit code when the loop should end."""
