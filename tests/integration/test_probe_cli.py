@@ -349,3 +349,10 @@ def test_the_key_never_leaks(run_cli, cc_env, fake_api, tmp_path):
     debug = (home / "debug.log").read_text()
     assert f'"token_length": {len(TEST_KEY)}' in debug
     assert_no_secret(*results, home)
+
+
+def test_http_proxy_is_the_fallback_for_https(run_cli, cc_env, fake_api):
+    with ConnectProxy() as proxy:
+        _, outcome = probe_json(run_cli, {**cc_env, "HTTP_PROXY": proxy.url})
+        assert len(proxy.connects) == 1
+    assert outcome["status"] == "healthy"

@@ -373,3 +373,13 @@ def test_the_detached_probe_gets_the_key_from_the_environment_not_argv(env, fake
     except ProcessLookupError:
         pass
     fake_api.wait_for_requests(1)
+
+
+def test_refresh_runs_the_scheduler_once(env, fake_api, run_cli):
+    first = run_cli("refresh", "--sync", env=env)
+    assert first.returncode == 0 and first.stdout.startswith("COLD: no valid state yet")
+    again = run_cli("refresh", "--sync", env=env)
+    assert again.stdout.startswith("no probe: nothing due")
+    assert fake_api.request_count == 1
+    quiet = run_cli("refresh", env=env)
+    assert quiet.returncode == 0 and quiet.stdout == ""
