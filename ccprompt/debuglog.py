@@ -19,22 +19,11 @@ def enabled(config) -> bool:
 
 def log(home: str, event: str, **fields) -> None:
     """Append one event. Logging must never break the caller, so errors are swallowed."""
-    import json
+    from ccprompt.state import append_jsonl
 
     try:
         os.makedirs(home, mode=0o700, exist_ok=True)
-        path = os.path.join(home, LOG_FILE)
         record = {"t": round(time.time(), 3), "pid": os.getpid(), "event": event, **fields}
-        line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode()
-        try:
-            if os.path.getsize(path) + len(line) > LIMIT_BYTES:
-                os.replace(path, path + ".1")
-        except OSError:
-            pass
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+        append_jsonl(os.path.join(home, LOG_FILE), record, LIMIT_BYTES)
     except Exception:
         pass

@@ -251,12 +251,14 @@ def unknown_state(previous, *, reason: str, endpoint: str, source: str, now_s: f
     return state
 
 
-def append_history(home: str, record: dict, limit_bytes: int = HISTORY_LIMIT_BYTES) -> None:
-    """Append one outcome line; rotate to history.jsonl.1 when the file passes the limit."""
+def append_jsonl(path: str, record: dict, limit_bytes: int) -> None:
+    """Append one JSON line; first move the file to `<path>.1` if the line would pass the limit.
+
+    So the file and its one rotated predecessor never hold more than twice the limit.
+    """
     import json
 
-    path = os.path.join(home, HISTORY_FILE)
-    line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str) + "\n").encode()
     try:
         if os.path.getsize(path) + len(line) > limit_bytes:
             os.replace(path, path + ".1")
@@ -267,6 +269,11 @@ def append_history(home: str, record: dict, limit_bytes: int = HISTORY_LIMIT_BYT
         os.write(fd, line)
     finally:
         os.close(fd)
+
+
+def append_history(home: str, record: dict, limit_bytes: int = HISTORY_LIMIT_BYTES) -> None:
+    """Append one outcome to history.jsonl, rotating it to history.jsonl.1 at the limit."""
+    append_jsonl(os.path.join(home, HISTORY_FILE), record, limit_bytes)
 
 
 def history_record(outcome: dict, now_s: float) -> dict:
