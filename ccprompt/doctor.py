@@ -654,7 +654,7 @@ class Doctor:
             self.add("statusline", "status line", WARN, f"runs something else: {_clean(command, 100)}",
                      fix + "; or call `ccprompt statusline` from your own script", data)
             return
-        mine = settings.command_line(" ".join(executable_argv()))
+        mine = settings.command_line(executable_argv())
         program = _first_word(command)
         if program and os.path.isabs(program) and not os.access(program, os.X_OK):
             self.add("statusline", "status line", FAIL, f"points at {_clean(program, 120)}, which is missing",

@@ -26,20 +26,13 @@ def lines_of(result) -> dict:
     return {k: tuple(v) for k, v in checks.items()}
 
 
-def install_statusline(env) -> None:
-    settings = Path(env["HOME"]) / ".claude" / "settings.json"
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    command = f"{sys.executable} -m ccprompt statusline"
-    settings.write_text(json.dumps({"model": "opus", "statusLine": {"type": "command", "command": command}}))
-
-
 def install_shell_line(env) -> None:
     (Path(env["HOME"]) / ".zshrc").write_text('# >>> ccprompt >>>\neval "$(ccprompt init zsh)"\n# <<< ccprompt <<<\n')
 
 
 def test_a_healthy_setup_passes_every_check(fake_api, cc_env, run_cli):
     assert run_cli("probe", env=cc_env).returncode == 0
-    install_statusline(cc_env)
+    assert run_cli("install", "statusline", env=cc_env).returncode == 0
     install_shell_line(cc_env)
     result = run_cli("doctor", env=cc_env)
     checks = lines_of(result)
@@ -56,6 +49,7 @@ def test_a_healthy_setup_passes_every_check(fake_api, cc_env, run_cli):
     assert checks["probe"][1].endswith("(not recorded)")
     assert "mode 0700" in checks["state dir"][1]
     assert re.search(r"healthy, last probe \d+ s ago", checks["state"][1])
+    assert checks["status line"][1].endswith(f"runs {sys.executable} -m ccprompt statusline")
     assert "init line in ~/.zshrc" in checks["shell"][1]
     assert re.search(r"[+-]\d+\.\d s against the server's Date header", checks["clock"][1])
     assert result.stdout.rstrip().endswith("no problems")
