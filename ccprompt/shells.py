@@ -153,8 +153,8 @@ def executable_words(argv0: str | None = None) -> list[str]:
 
     The console script itself when we were started through it (an existing file named
     `ccprompt`), else `<python> -m ccprompt`. When the package is importable only
-    because of the current directory (a source checkout), PYTHONPATH is set through
-    `env` so the hook works from any directory.
+    because of the current directory or PYTHONPATH (a source checkout), PYTHONPATH is
+    set through `env` so the hook works from any directory and any environment.
     """
     if argv0 is None:
         argv0 = sys.argv[0] if sys.argv else ""
@@ -165,8 +165,11 @@ def executable_words(argv0: str | None = None) -> list[str]:
     python = sys.executable or "python3"
     words = [python, "-m", "ccprompt"]
     parent = _package_parent()
-    importable = {os.path.abspath(p) for p in sys.path[1:] if p}
-    if parent not in importable:
+    # Paths that come with the interpreter (site-packages, .pth files) hold for every later
+    # run; the current directory and this process's own PYTHONPATH do not.
+    passing = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    lasting = {os.path.abspath(p) for p in sys.path[1:] if p} - passing
+    if parent not in lasting:
         env = "/usr/bin/env" if os.path.exists("/usr/bin/env") else "env"
         words = [env, f"PYTHONPATH={parent}"] + words
     return words
