@@ -163,8 +163,8 @@ class Waker:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         signal.set_wakeup_fd(self._previous_wakeup)
-        for fd in (self.read_fd, self.write_fd):
-            os.close(fd)
+        # The pipe stays open: an abandoned probe thread may still poke it on its way out,
+        # and a closed descriptor's number could by then belong to another file.
 
     def _on_signal(self, signum, frame) -> None:
         self.stop_signal = signal.Signals(signum).name

@@ -213,3 +213,16 @@ def test_textfile_readers_never_see_a_partial_file(fake_api, cc_env, watches, tm
     assert oct(target.stat().st_mode & 0o777) == "0o644"
     families = {f.name: f for f in text_string_to_metric_families(target.read_text())}
     assert families["ccprompt_last_http_status"].samples[0].value == 529
+
+
+def test_interval_and_textfile_come_from_the_config(fake_api, cc_env, watches, tmp_path):
+    textdir = tmp_path / "collector"
+    textdir.mkdir()
+    config = Path(cc_env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'[watch]\ninterval_s = 42\ntextfile_dir = "{textdir}"\n')
+    watch = watches(cc_env)
+    assert "every 42s" in watch.wait_for("watch started")
+    watch.wait_for("next probe in 42s")
+    watch.stop()
+    assert (textdir / "ccprompt.prom").exists()
