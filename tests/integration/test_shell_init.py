@@ -1,0 +1,154 @@
+"""`ccprompt init` and `ccprompt install shell` as a user runs them: the real CLI, real shells."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from ccprompt import shells
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HEAVY = ("jinja2", "typer", "click", "shellingham", "json", "re", "enum", "typing", "dataclasses",
+         "subprocess", "pycurl", "ccprompt.cli")
+
+
+@pytest.fixture
+def env(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "CCPROMPT_HOME": str(home / ".claude" / "ccprompt"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+    }
+
+
+def cli(*args, env, parent=None, cwd=REPO):
+    """Run `python -m ccprompt ARGS`, optionally from inside another program (a shell)."""
+    command = [sys.executable, "-m", "ccprompt", *args]
+    if parent is not None:
+        command = parent + [" ".join(shells.posix_quote(w) for w in command)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
+
+
+def imported_modules(stderr: str) -> set[str]:
+    return {m.group(1).strip() for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)", stderr, re.M)}
+
+
+@pytest.mark.parametrize("shell", ["tcsh", "powershell", "sh"])
+def test_an_unsupported_shell_gets_a_clear_error_and_nothing_to_eval(shell, env):
+    result = cli("init", shell, env=env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (f"ccprompt init: unsupported shell {shell!r}; "
+                             "ccprompt supports bash, zsh and fish\n")
+
+
+def test_a_bad_option_is_a_usage_error(env):
+    result = cli("init", "zsh", "--position", "top", env=env)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("ccprompt init: --position must be one of")
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_without_a_name_the_calling_shell_is_detected(shell, env):
+    parent = {"bash": ["bash", "--norc", "-c"], "zsh": ["zsh", "-f", "-c"], "fish": ["fish", "--no-config", "-c"]}[shell]
+    # `; true` keeps the shell alive as the parent instead of exec'ing Python.
+    result = subprocess.run(parent + [f"{shlex_join([sys.executable, '-m', 'ccprompt', 'init'])}; true"],
+                            capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"ccprompt init {shell} --position left --style short" in result.stdout
+
+
+def test_a_detected_shell_that_is_not_supported_exits_2(env):
+    if shutil.which("dash") is None:
+        pytest.skip("needs dash as a parent shell")
+    result = subprocess.run(["dash", "-c", f"{shlex_join([sys.executable, '-m', 'ccprompt', 'init'])}; echo rc=$? >&2"],
+                            capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert result.stdout == ""
+    assert result.stderr.startswith("ccprompt init: unsupported shell 'dash' detected;")
+    assert result.stderr.endswith("rc=2\n")
+
+
+def shlex_join(words):
+    return " ".join(shells.posix_quote(w) for w in words)
+
+
+def test_the_second_init_skips_jinja2_and_typer(env):
+    first = cli("init", "zsh", "--style", "full", env=env)
+    assert first.returncode == 0
+    again = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", "init", "zsh", "--style", "full"],
+                           capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert again.returncode == 0
+    assert again.stdout == first.stdout
+    loaded = imported_modules(again.stderr)
+    assert {"ccprompt.shells", "ccprompt.entry"} <= loaded
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_first_init_renders_with_jinja2_and_caches_the_result(env):
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", "init", "bash"],
+                            capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert result.returncode == 0
+    assert "jinja2" in imported_modules(result.stderr)
+    cached = os.path.join(env["CCPROMPT_HOME"], "init", "bash-left-short-r")
+    with open(cached, "rb") as handle:
+        assert handle.read().endswith(result.stdout.encode())
+
+
+def test_the_script_runs_ccprompt_from_any_directory(env, tmp_path):
+    """The embedded command must work where the shell is, not where init ran."""
+    script = cli("init", "bash", env=env).stdout
+    exe = re.search(r"^__ccprompt_exe=\((.*)\)$", script, re.M).group(1)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(["bash", "--norc", "-c", f"words=({exe}); \"${{words[@]}}\" init --help >/dev/null; "
+                             f"\"${{words[@]}}\" status --style short"],
+                            capture_output=True, text=True, env=env, cwd=elsewhere, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "⚪ no probe yet"
+
+
+# -- install shell / uninstall shell through the CLI ------------------------------------------
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_install_adds_a_block_the_shell_then_loads(shell, env):
+    installed = cli("install", "shell", shell, env=env)
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stdout.startswith("ccprompt: added the ccprompt block to ")
+    again = cli("install", "shell", shell, env=env)
+    assert "nothing to change" in again.stdout
+    home = env["HOME"]
+    if shell == "bash":
+        check = ["bash", "--noprofile", "--rcfile", f"{home}/.bashrc", "-i", "-c", "declare -F __ccprompt_hook"]
+    elif shell == "zsh":
+        check = ["zsh", "-d", "-i", "-c", "print -r -- ${precmd_functions[1]}"]
+    else:
+        check = ["fish", "-i", "-c", "functions -q __ccprompt_hook; and echo __ccprompt_hook"]
+    loaded = subprocess.run(check, capture_output=True, text=True, env=dict(env, ZDOTDIR=home, TERM="dumb"),
+                            stdin=subprocess.DEVNULL, timeout=60)
+    assert loaded.stdout.split()[-1] in ("__ccprompt_hook", "__ccprompt_precmd"), loaded.stdout + loaded.stderr
+    removed = cli("uninstall", "shell", shell, env=env)
+    assert removed.returncode == 0
+    assert removed.stdout.startswith("ccprompt: removed the ccprompt block from ")
+
+
+def test_install_dry_run_changes_nothing(env):
+    result = cli("install", "shell", "zsh", "--dry-run", env=env)
+    assert result.returncode == 0
+    assert "dry run" in result.stdout and "init zsh" in result.stdout
+    assert not os.path.exists(os.path.join(env["HOME"], ".zshrc"))
+
+
+def test_install_for_an_unsupported_shell_exits_2(env):
+    result = cli("install", "shell", "tcsh", env=env)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "unsupported shell 'tcsh'" in result.stderr
