@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness import assert_no_secret
@@ -34,8 +35,9 @@ def test_metrics_carry_the_state_and_the_probe_counts(fake_api, cc_env, run_cli)
     assert m[("ccprompt_status", (("status", "healthy"),))] == 0
     assert m[("ccprompt_last_http_status", ())] == 529
     for phase, ms in state["network"]["phases_ms"].items():
-        assert m[("ccprompt_last_probe_phase_seconds", (("phase", phase),))] == ms / 1000
-    assert m[("ccprompt_last_probe_timestamp_seconds", ())] == state["monitoring_state"]["last_probe_epoch_ms"] / 1000
+        assert m[("ccprompt_last_probe_phase_seconds", (("phase", phase),))] == pytest.approx(ms / 1000)
+    assert m[("ccprompt_last_probe_timestamp_seconds", ())] == pytest.approx(
+        state["monitoring_state"]["last_probe_epoch_ms"] / 1000)
     assert m[("TYPE", "ccprompt_probes")] == "counter"
     assert m[("ccprompt_probes_total", (("result", "healthy"),))] == 2
     assert m[("ccprompt_probes_total", (("result", "error"),))] == 1
