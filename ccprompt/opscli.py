@@ -33,7 +33,7 @@ def register(app) -> None:
         """Keep the state fresh: probe every interval, back off on failure, share the lock with everything else.
 
         Exit 0 when stopped by SIGTERM or SIGINT; 1 when another watch is already running.
-        With --once: 0 healthy or degraded, 1 error, 2 nothing could be probed.
+        With --once: 0 healthy or degraded, 1 error, 2 nothing could be probed, 128+N stopped by signal N.
         """
         from ccprompt import watch as watch_mod
 

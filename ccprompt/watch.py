@@ -506,6 +506,9 @@ class Watcher:
         text = f"stopping on {self.waker.stop_signal}" + (" (probe in flight abandoned, state untouched)"
                                                           if abandoned else "")
         self.report("stop", text, signal=self.waker.stop_signal, abandoned_probe=abandoned)
+        if self.once:
+            # An interrupted --once has no result to report; say so the shell way.
+            return 128 + getattr(signal, self.waker.stop_signal, signal.SIGTERM).value
         return 0
 
 

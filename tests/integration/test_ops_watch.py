@@ -226,3 +226,12 @@ def test_interval_and_textfile_come_from_the_config(fake_api, cc_env, watches, t
     watch.wait_for("next probe in 42s")
     watch.stop()
     assert (textdir / "ccprompt.prom").exists()
+
+
+def test_an_interrupted_once_reports_the_signal_not_a_result(fake_api, cc_env, watches):
+    fake_api.respond(hang=True)
+    watch = watches(cc_env, "--once")
+    fake_api.wait_for_requests(1, timeout=5)
+    code, elapsed = watch.stop(signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM and elapsed < 1.0
+    assert not (Path(cc_env["CCPROMPT_HOME"]) / "monitoring.json").exists()
