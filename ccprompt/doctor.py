@@ -360,7 +360,7 @@ class Doctor:
         if len(fields) < 2 or fields[1] != "200":
             sock.close()
             raise ConnectionError(f"the proxy refused the tunnel: {_clean(status_line, 80)}")
-        return sock, parts.hostname
+        return sock, f"{parts.hostname}:{parts.port or 1080}"
 
     def tcp_tls(self) -> None:
         target = self.target
@@ -391,10 +391,13 @@ class Doctor:
             return
         seconds = time.perf_counter() - started
         self.tcp_ok = True
-        peer = sock.getpeername()[0] if not via else via
-        self.add("tcp", "TCP", OK, f"connected to {peer}:{target.port if not via else 'proxy'} in {_ms(seconds)}"
-                 + (f", tunnel to {host}:{target.port}" if via else ""),
-                 data={"seconds": round(seconds, 4), "peer": peer, "via_proxy": bool(via)})
+        if via:
+            peer = via
+            detail = f"connected to the proxy {_clean(via, 100)} in {_ms(seconds)}, tunnel to {host}:{target.port}"
+        else:
+            peer = f"{sock.getpeername()[0]}:{target.port}"
+            detail = f"connected to {peer} in {_ms(seconds)}"
+        self.add("tcp", "TCP", OK, detail, data={"seconds": round(seconds, 4), "peer": peer, "via_proxy": bool(via)})
         try:
             channel = self._handshake(sock) if target.scheme == "https" else sock
             if channel is not None:
@@ -515,7 +518,17 @@ class Doctor:
             return (f"no answer within {outcome.timeout_ms} ms: see the lines above; on a slow link raise "
                     "CCPROMPT_TIMEOUT_MS (up to 6000)")
         if outcome.failure_phase in ("dns", "tcp", "tls"):
-            return f"the {outcome.failure_phase.upper()} step failed: see the {outcome.failure_phase.upper()} line above"
+            phase = outcome.failure_phase.upper()
+            # The probe and the checks above can name different steps (a refused proxy
+            # tunnel is a TLS failure to libcurl); point at the check that actually failed.
+            failed = next((c.title for c in self.checks if c.id in ("dns", "tcp", "tls") and c.level == FAIL), None)
+            if failed:
+                return f"the {phase} step failed: see the {failed} line above"
+            return {
+                "DNS": "the host did not resolve for libcurl: check /etc/hosts, the resolver and the proxy settings",
+                "TCP": "libcurl could not connect: check the proxy settings and any firewall",
+                "TLS": "libcurl rejected the TLS connection: check SSL_CERT_FILE, CURL_CA_BUNDLE and the proxy",
+            }[phase]
         if outcome.failure_phase:
             return "the connection broke before an answer: run again, and check the proxy if one is in effect"
         fixes = {

@@ -163,3 +163,27 @@ def test_json_report(fake_api, cc_env, run_cli):
     assert by_id["probe"]["data"]["recorded"] is False and by_id["probe"]["level"] == "ok"
     assert by_id["statusline"]["level"] == "warn" and by_id["statusline"]["fix"]
     assert_no_secret(result)
+
+
+def test_through_an_authenticating_proxy(fake_api, cc_env, run_cli):
+    from harness import ConnectProxy
+
+    with ConnectProxy(auth=("ada", "proxy-pass-123")) as proxy:
+        url = proxy.url.replace("://", "://ada:proxy-pass-123@", 1)
+        result = run_cli("doctor", env={**cc_env, "HTTPS_PROXY": url})
+        tunnels = proxy.connects
+    checks = lines_of(result)
+    assert checks["proxy"][0] == "✓" and "goes through http://***@127.0.0.1:" in checks["proxy"][1]
+    assert checks["TCP"][0] == "✓" and "connected to the proxy 127.0.0.1:" in checks["TCP"][1]
+    assert "tunnel to" in checks["TCP"][1]
+    assert checks["TLS"][0] == "✓" and checks["probe"][0] == "✓" and checks["clock"][0] == "✓"
+    assert len(tunnels) == 2  # doctor's own TCP/TLS check, then its probe
+    assert_no_secret(result, secret="proxy-pass-123")
+    assert_no_secret(result)
+
+    with ConnectProxy(auth=("ada", "right")) as proxy:
+        wrong = proxy.url.replace("://", "://ada:wrong@", 1)
+        checks = lines_of(run_cli("doctor", env={**cc_env, "HTTPS_PROXY": wrong}))
+    mark, detail, fix = checks["TCP"]
+    assert mark == "✗" and "407" in detail and fix.startswith("check HTTPS_PROXY")
+    assert checks["probe"][0] == "✗" and checks["probe"][2].endswith("see the TCP line above")
