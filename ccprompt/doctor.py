@@ -344,8 +344,6 @@ class Doctor:
 
         proxy = target.proxy if "://" in target.proxy else "http://" + target.proxy
         parts = urlsplit(proxy)
-        if parts.scheme != "http":
-            raise OSError(f"the {parts.scheme}:// proxy cannot be tested here (the probe line still covers it)")
         sock = socket.create_connection((parts.hostname, parts.port or 1080), timeout=NET_TIMEOUT_S)
         request = f"CONNECT {target.host}:{target.port} HTTP/1.1\r\nHost: {target.host}:{target.port}\r\n"
         if parts.username:
@@ -369,6 +367,14 @@ class Doctor:
             self.add("tls", "TLS", WARN, "skipped: no connection", "resolve the DNS problem above first")
             return
         host = _clean(target.host, 100)
+        scheme = target.proxy.split("://", 1)[0].lower() if "://" in target.proxy else "http"
+        if target.proxy and scheme != "http":
+            # Only plain CONNECT proxies are spoken here; libcurl's probe below still
+            # goes through the proxy and judges the whole path.
+            why = f"skipped: the TCP/TLS check cannot go through a {_clean(scheme, 20)}:// proxy"
+            self.add("tcp", "TCP", WARN, why, "rely on the probe line below for this path")
+            self.add("tls", "TLS", WARN, why, "rely on the probe line below for this path")
+            return
         started = time.perf_counter()
         try:
             sock, via = self._connect()

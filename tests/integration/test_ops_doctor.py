@@ -187,3 +187,9 @@ def test_through_an_authenticating_proxy(fake_api, cc_env, run_cli):
     mark, detail, fix = checks["TCP"]
     assert mark == "✗" and "407" in detail and fix.startswith("check HTTPS_PROXY")
     assert checks["probe"][0] == "✗" and checks["probe"][2].endswith("see the TCP line above")
+
+
+def test_a_socks_proxy_is_left_to_the_probe(fake_api, cc_env, run_cli):
+    checks = lines_of(run_cli("doctor", env={**cc_env, "HTTPS_PROXY": f"socks5h://127.0.0.1:{refused_port()}"}))
+    assert checks["TCP"][0] == "!" and "socks5h:// proxy" in checks["TCP"][1]
+    assert checks["probe"][0] == "✗"  # libcurl really tried the (absent) proxy
