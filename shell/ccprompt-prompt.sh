@@ -32,11 +32,11 @@ __ccprompt_cache=${CCPROMPT_HOME:-${HOME:-~}/.claude/ccprompt}/prompt
 __ccprompt_want=${1:-short}
 
 case $__ccprompt_want in
-icon | short | full | status | p95 | latency) ;;
-*)
-    printf 'usage: ccprompt-prompt.sh [icon|short|full|status|p95|latency]\n' >&2
-    exit 2
-    ;;
+    icon | short | full | status | p95 | latency) ;;
+    *)
+        printf 'usage: ccprompt-prompt.sh [icon|short|full|status|p95|latency]\n' >&2
+        exit 2
+        ;;
 esac
 
 __ccprompt_magic='' __ccprompt_status='' __ccprompt_p95='' __ccprompt_latency=''
@@ -66,26 +66,26 @@ if [ "$__ccprompt_magic" != 'ccprompt-prompt v1' ]; then
     __ccprompt_icon_seg='⚪' __ccprompt_short_seg='⚪ no probe yet' __ccprompt_full_seg='⚪ no probe yet'
 fi
 case $__ccprompt_status in
-healthy | degraded | error) ;;
-*) __ccprompt_status=unknown ;;
+    healthy | degraded | error) ;;
+    *) __ccprompt_status=unknown ;;
 esac
 case $__ccprompt_p95 in
-*[!0-9]*) __ccprompt_p95='' ;;
+    *[!0-9]*) __ccprompt_p95='' ;;
 esac
 case $__ccprompt_latency in
-*[!0-9]*) __ccprompt_latency='' ;;
+    *[!0-9]*) __ccprompt_latency='' ;;
 esac
 
 case $__ccprompt_want in
-status) __ccprompt_out=$__ccprompt_status ;;
-p95) __ccprompt_out=$__ccprompt_p95 ;;
-latency) __ccprompt_out=$__ccprompt_latency ;;
-icon) __ccprompt_out=$__ccprompt_icon_seg ;;
-short) __ccprompt_out=$__ccprompt_short_seg ;;
-*) __ccprompt_out=$__ccprompt_full_seg ;;
+    status) __ccprompt_out=$__ccprompt_status ;;
+    p95) __ccprompt_out=$__ccprompt_p95 ;;
+    latency) __ccprompt_out=$__ccprompt_latency ;;
+    icon) __ccprompt_out=$__ccprompt_icon_seg ;;
+    short) __ccprompt_out=$__ccprompt_short_seg ;;
+    *) __ccprompt_out=$__ccprompt_full_seg ;;
 esac
 case $__ccprompt_out in
-*[[:cntrl:]]*) __ccprompt_out='⚪ unreadable cache' ;;
+    *[[:cntrl:]]*) __ccprompt_out='⚪ unreadable cache' ;;
 esac
 
 printf '%s\n' "$__ccprompt_out"

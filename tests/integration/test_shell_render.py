@@ -93,6 +93,22 @@ def test_bash_script_passes_shellcheck(combo, workspace):
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.skipif(shutil.which("shfmt") is None, reason="shfmt is not installed")
+@pytest.mark.parametrize("combo", [c for c in COMBINATIONS if c[0] == "bash"], ids=ident)
+def test_bash_script_is_formatted_like_shfmt(combo, workspace):
+    path = render_to(workspace, *combo)
+    result = subprocess.run(["shfmt", "-d", "-i", "4", "-ci", "-ln", "bash", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.skipif(shutil.which("fish_indent") is None, reason="fish_indent comes with fish")
+@pytest.mark.parametrize("combo", [c for c in COMBINATIONS if c[0] == "fish"], ids=ident)
+def test_fish_script_is_formatted_like_fish_indent(combo, workspace):
+    path = render_to(workspace, *combo)
+    result = subprocess.run(["fish_indent", "--check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize("combo", COMBINATIONS, ids=ident)
 def test_sourcing_twice_and_running_the_hook_is_silent_under_strict_flags(combo, workspace):
     shell = combo[0]

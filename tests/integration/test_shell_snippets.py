@@ -114,11 +114,15 @@ def test_the_reader_runs_no_other_program(home, tmp_path):
     assert len(calls) == 1 and "execve(" in calls[0], calls
 
 
-def test_the_shellcheck_of_the_reader_is_clean():
+def test_the_reader_passes_shellcheck_and_shfmt():
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck is installed by .ci/run")
     result = subprocess.run(["shellcheck", "--shell=sh", "--severity=style", str(READER)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+    if shutil.which("shfmt"):
+        result = subprocess.run(["shfmt", "-d", "-i", "4", "-ci", "-ln", "posix", str(READER)], capture_output=True,
+                                text=True)
+        assert result.returncode == 0, result.stdout
 
 
 @pytest.mark.skipif(shutil.which("dash") is None, reason="needs dash")
