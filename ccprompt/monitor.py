@@ -35,13 +35,13 @@ def probe_and_record(home: str, config: dict, mode: str, *, env=None, session_id
         new = state_mod.unknown_state(previous, reason="monitoring off", endpoint=credential.endpoint,
                                       source=credential.source, now_s=now_s, monitoring_enabled=False)
         if write:
-            state_mod.write(home, new)
+            record(home, config, None, new)
         return None, new
     if not credential.present and not config.get("anonymous", True):
         new = state_mod.unknown_state(previous, reason="Env vars NOT Found", endpoint=credential.endpoint,
                                       source="none", now_s=now_s)
         if write:
-            state_mod.write(home, new)
+            record(home, config, None, new)
         return None, new
 
     samples = state_mod.samples_for(previous, credential.endpoint)
@@ -63,14 +63,14 @@ def probe_and_record(home: str, config: dict, mode: str, *, env=None, session_id
     )
     if outcome.status == "error" and outcome.failure_phase:
         outcome.reason = _failure_reason(outcome)
-    record = outcome.to_dict()
+    result = outcome.to_dict()
     now_s = time.time()
     transcript_error = None
     if transcript and transcript.get("error"):
         event = transcript["error"]
         transcript_error = {k: event.get(k) for k in ("timestamp", "code", "type", "message")}
     new = state_mod.apply_outcome(
-        previous, record, now_s=now_s, session_id=session_id, transcript_error=transcript_error,
+        previous, result, now_s=now_s, session_id=session_id, transcript_error=transcript_error,
         green_interval_s=int(config.get("green_interval_s", 300)),
         red_interval_s=int(config.get("red_interval_s", 10)),
     )
@@ -78,11 +78,23 @@ def probe_and_record(home: str, config: dict, mode: str, *, env=None, session_id
         debuglog.log(home, "probe_stop", mode=mode, status=outcome.status, http_status=outcome.http_status,
                      error_type=outcome.error_type, breakdown=new["network"]["breakdown"])
     if write:
-        state_mod.write(home, new)
-        state_mod.append_history(home, state_mod.history_record(record, now_s))
-        if debug:
-            debuglog.log(home, "state_write", status=new["status"], samples=len(new["network"]["rolling_totals"]))
+        record(home, config, outcome, new)
     return outcome, new
+
+
+def record(home: str, config: dict, outcome, new: dict, writer: str = "probe") -> None:
+    """Persist a new state (and the prompt cache), plus the outcome's history line.
+
+    The history line carries the same time as the state's last probe.
+    """
+    state_mod.write(home, new)
+    if outcome is not None:
+        probed_ms = new.get("monitoring_state", {}).get("last_probe_epoch_ms")
+        now_s = probed_ms / 1000 if probed_ms else time.time()
+        state_mod.append_history(home, state_mod.history_record(outcome.to_dict(), now_s))
+    if debuglog.enabled(config):
+        debuglog.log(home, "state_write", status=new.get("status"), writer=writer,
+                     samples=len(new.get("network", {}).get("rolling_totals", [])))
 
 
 def _failure_reason(outcome) -> str:

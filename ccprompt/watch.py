@@ -229,7 +229,7 @@ class ProbeJob(threading.Thread):
                 if self._abandoned:
                     return
                 self._writing = True
-            record(self.home, self.config, outcome, new)
+            monitor.record(self.home, self.config, outcome, new, writer="watch")
             self.outcome, self.state = outcome, new
         except Exception as exc:  # reported by the main loop; the monitor keeps going
             self.error = exc
@@ -244,23 +244,6 @@ class ProbeJob(threading.Thread):
                 return False
             self._abandoned = True
             return True
-
-
-def record(home: str, config: dict, outcome, new: dict) -> None:
-    """Write what `monitor.probe_and_record(write=True)` would have written.
-
-    The probe runs with write=False so the stop check can sit between the probe and the
-    write; this is that write, with the same timestamp in the state and the history.
-    """
-    from ccprompt import debuglog
-
-    state_mod.write(home, new)
-    if outcome is not None:
-        now_s = last_probe_ms(new) / 1000 or time.time()
-        state_mod.append_history(home, state_mod.history_record(outcome.to_dict(), now_s))
-    if debuglog.enabled(config):
-        debuglog.log(home, "state_write", status=new.get("status"), writer="watch",
-                     samples=len(new.get("network", {}).get("rolling_totals", [])))
 
 
 # -- progress ----------------------------------------------------------------------
