@@ -531,6 +531,29 @@ def test_at_most_one_refresh_per_interval_per_shell(shell, setup):
     assert setup.call_lines() == ["refresh", "refresh"]
 
 
+@pytest.mark.parametrize("fresh", [True, False])
+def test_bash_without_epochseconds_uses_printf_for_the_time(fresh, setup):
+    """bash 4.2 to 4.4 have no $EPOCHSECONDS; printf's %(%s)T is the builtin clock there."""
+    promptcache.write(str(setup.home), state("healthy", epoch_s=time.time() - (0 if fresh else 3600)))
+    script = setup.script("bash", "none", "short", refresh=True)
+    result = bash(f"unset EPOCHSECONDS; source {script}; __ccprompt_hook; __ccprompt_hook", setup.env())
+    assert (result.returncode, result.stderr) == (0, "")
+    expected = [] if fresh else ["refresh"]
+    assert setup.wait_for_calls(len(expected) or 1, timeout=1.0 if fresh else 5.0) == expected
+
+
+def test_fish_without_a_clock_refreshes_on_the_first_prompt_and_every_fifty(setup):
+    """fish before 3.5 has no `path` builtin: the hook counts prompts instead."""
+    (setup.home / "prompt").unlink()
+    script = setup.script("fish", "none", "short", refresh=True)
+    calls = " ".join(str(i) for i in range(60))
+    result = fish(f"source {script}\nset -e __ccprompt_clock\nfor i in {calls}\n__ccprompt_hook\nend\n", setup.env())
+    assert (result.returncode, result.stderr) == (0, "")
+    assert setup.wait_for_calls(2) == ["refresh", "refresh"]
+    time.sleep(0.3)
+    assert len(setup.call_lines()) == 2
+
+
 def test_fish_starts_the_refresh_without_touching_last_pid_or_jobs(setup):
     promptcache.write(str(setup.home), state("healthy", epoch_s=time.time() - 3600))
     setup.stub(then_write=state("error", latency=2000))

@@ -116,6 +116,23 @@ def test_the_script_runs_ccprompt_from_any_directory(env, tmp_path):
     assert result.stdout.strip() == "⚪ no probe yet"
 
 
+def test_an_installed_package_finds_its_templates_inside_itself(env, tmp_path):
+    """A wheel puts templates/ at ccprompt/templates; lay the files out that way and run."""
+    site = tmp_path / "site"
+    shutil.copytree(os.path.join(REPO, "ccprompt"), site / "ccprompt",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(os.path.join(REPO, "templates"), site / "ccprompt" / "templates")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    result = subprocess.run([sys.executable, "-m", "ccprompt", "init", "fish"], capture_output=True, text=True,
+                            env=dict(env, PYTHONPATH=str(site)), cwd=elsewhere, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "function __ccprompt_hook --on-event fish_prompt" in result.stdout
+    cached = os.path.join(env["CCPROMPT_HOME"], "init", "fish-left-short-r")
+    with open(cached, encoding="utf-8") as handle:
+        assert str(site / "ccprompt" / "templates" / "fish.j2") in handle.readline()
+
+
 # -- install shell / uninstall shell through the CLI ------------------------------------------
 
 
