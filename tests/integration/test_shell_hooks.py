@@ -329,6 +329,19 @@ def test_bash_keeps_the_exit_status_for_ps1_and_later_prompt_commands(setup):
     assert "\x1b[33m🟡 990ms\x1b[0m [1] " in result.stderr
 
 
+def test_bash_ps1_and_later_array_entries_still_see_the_whole_pipestatus(setup):
+    script = setup.script("bash", "left", "short", refresh=False)
+    result = session("bash", [
+        "PROMPT_COMMAND=('__user_pipe=\"${PIPESTATUS[*]}\"')",
+        f"source {script}",
+        "PS1='[${PIPESTATUS[*]}] '",
+        "false | true | (exit 3)",
+        'echo "user-entry-saw=$__user_pipe"',
+    ], setup.env(NO_COLOR="1"))
+    assert marked(result.stdout, "user-entry-saw=") == ["1 0 3"]
+    assert "🟡 990ms [1 0 3] echo" in result.stderr  # the prompt after the pipeline
+
+
 @pytest.mark.parametrize("form", ["string", "array"])
 def test_bash_runs_first_and_keeps_an_existing_prompt_command(form, setup):
     script = setup.script("bash", "left", "short", refresh=False)
