@@ -446,6 +446,30 @@ def test_changes_the_user_makes_to_the_prompt_are_kept(shell, setup):
     assert marked(result.stdout, "PS1=") == ["🟡 990ms (venv) me> ", "🟡 990ms new> "]
 
 
+@pytest.mark.parametrize("position", ["left", "right"])
+def test_unusual_zsh_options_do_not_change_what_is_shown(position, setup):
+    script = setup.script("zsh", position, "short", refresh=True)
+    options = ("setopt ksh_arrays sh_word_split no_unset err_exit no_glob extended_glob glob_subst "
+               "rc_quotes warn_create_global; IFS=:")
+    result = zsh(f"{options}; PS1='me> '; RPROMPT='r'; source {script}; __ccprompt_precmd; __ccprompt_precmd; "
+                 'print -r -- "[$PS1|$RPROMPT|$CCPROMPT_SEGMENT]"', setup.env(NO_COLOR="1"))
+    assert (result.returncode, result.stderr) == (0, "")
+    expected = {"left": "[🟡 990ms me> |r|🟡 990ms]", "right": "[me> |r 🟡 990ms|🟡 990ms]"}[position]
+    assert result.stdout == expected + "\n"
+
+
+@pytest.mark.parametrize("position", ["left", "right"])
+def test_unusual_bash_options_do_not_change_what_is_shown(position, setup):
+    script = setup.script("bash", position, "short", refresh=True)
+    options = "set -u; shopt -s nullglob failglob extglob nocasematch; IFS=:"
+    result = bash(f"{options}; PS1='me> '; source {script}; __ccprompt_hook; __ccprompt_hook; "
+                  'printf "[%s|%s]\\n" "${PS1@P}" "$CCPROMPT_SEGMENT"', setup.env(NO_COLOR="1"))
+    assert (result.returncode, result.stderr) == (0, "")
+    shown = re.sub("\x01\x1b7\x1b\\[\\d+G|\x1b8\x02", "", result.stdout)
+    expected = {"left": "[🟡 990ms me> |🟡 990ms]", "right": "[🟡 990msme> |🟡 990ms]"}[position]
+    assert shown == expected + "\n"
+
+
 # -- no fork on a fresh cache ---------------------------------------------------------------
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is installed by .ci/run")
