@@ -115,7 +115,7 @@ def init_main(argv: list[str]) -> int:
     try:
         options = parse_init_args(argv)
         if options["help"]:
-            sys.stdout.write(USAGE)
+            _emit(USAGE)
             return 0
         shell = options["shell"] or detect_shell()
     except UsageError as exc:
@@ -126,18 +126,22 @@ def init_main(argv: list[str]) -> int:
     except Exception as exc:  # never a traceback into someone's `eval`
         sys.stderr.write(f"ccprompt init: cannot build the {shell} script: {exc}\n")
         return 1
+    _emit(script)
+    return 0
+
+
+def _emit(text: str) -> None:
+    """Write UTF-8 whatever the locale says: the script holds emoji and must arrive whole."""
     out = getattr(sys.stdout, "buffer", None)
-    data = script.encode("utf-8", "surrogateescape")
     try:
         if out is not None:
-            out.write(data)
+            out.write(text.encode("utf-8", "surrogateescape"))
             out.flush()
         else:
-            sys.stdout.write(script)
+            sys.stdout.write(text)
             sys.stdout.flush()
     except BrokenPipeError:
-        return 0
-    return 0
+        pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -436,7 +440,7 @@ def _write_text(path: str, text: str) -> None:
         raise
 
 
-def _resolve_shell(shell: str | None, command: str) -> str:
+def _resolve_shell(shell: str | None) -> str:
     if shell is None:
         return detect_shell()
     name = shell.strip().lower()
@@ -454,7 +458,7 @@ def _reload_hint(shell: str, path: str) -> str:
 def install_shell(shell: str | None, dry_run: bool = False) -> int:
     """Add (or update) the marked init block in the shell's rc file. Idempotent."""
     try:
-        shell = _resolve_shell(shell, "install")
+        shell = _resolve_shell(shell)
     except UsageError as exc:
         sys.stderr.write(f"ccprompt install shell: {exc}\n")
         return 2
@@ -493,7 +497,7 @@ def install_shell(shell: str | None, dry_run: bool = False) -> int:
 def uninstall_shell(shell: str | None, dry_run: bool = False) -> int:
     """Remove the marked init block from the shell's rc file. Idempotent."""
     try:
-        shell = _resolve_shell(shell, "uninstall")
+        shell = _resolve_shell(shell)
     except UsageError as exc:
         sys.stderr.write(f"ccprompt uninstall shell: {exc}\n")
         return 2

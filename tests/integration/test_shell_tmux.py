@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from harness import assert_no_secret
 
 from ccprompt import promptcache, shells
 
@@ -293,3 +294,4 @@ def test_a_new_user_sees_the_first_probe_arrive_without_job_noise(shell, tmux, t
     assert not re.search(r"^\[\d+\]", screen, re.M), screen  # no job-control messages
     assert "Done" not in screen and "has ended" not in screen
     assert fake_api.request_count == 1
+    assert_no_secret(screen, user.state)
