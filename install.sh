@@ -46,6 +46,9 @@ say "==> installing ccprompt from $here"
 # pip's console script imports `re` first; the lean launcher starts measurably faster.
 "$venv/bin/python" -m ccprompt.launcher "$venv/bin/ccprompt"
 
+# The prompt snippets (POSIX reader, tmux, starship, service units) next to the virtualenv.
+cp "$here"/shell/* "$data_home/ccprompt/"
+
 mkdir -p "$bin_dir"
 ln -sfn "$venv/bin/ccprompt" "$link"
 say "==> linked $link"

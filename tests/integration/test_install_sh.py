@@ -30,6 +30,9 @@ def test_install_probe_reinstall_and_uninstall(cc_env, fake_api, tmp_path):
     assert 'eval "$(ccprompt init zsh)"' in first.stdout and "ccprompt install statusline" in first.stdout
     assert fake_api.request_count == 1
     assert (venv / "bin" / "ccprompt").read_text().startswith(f"#!{venv}/bin/python")
+    reader = home / ".local" / "share" / "ccprompt" / "ccprompt-prompt.sh"
+    shown = subprocess.run(["sh", str(reader), "icon"], env=env, capture_output=True, text=True, timeout=10)
+    assert shown.stdout.strip() == "🟢"  # the POSIX reader, installed where the README says
 
     status = subprocess.run([str(link), "status"], env=env, capture_output=True, text=True, timeout=30)
     assert status.returncode == 0 and status.stdout.startswith("🟢")
