@@ -80,27 +80,10 @@ def render(state) -> str:
 
 def write(home: str, state) -> None:
     """Write the cache for `state` into `home` atomically, mode 0600."""
-    text = render(state).encode("utf-8")
+    from ccprompt.state import atomic_write
+
     os.makedirs(home, mode=0o700, exist_ok=True)
-    target = path(home)
-    temp = os.path.join(home, f".{FILENAME}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        try:
-            view = memoryview(text)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, target)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path(home), render(state).encode("utf-8"))
 
 
 def read(home: str) -> dict | None:

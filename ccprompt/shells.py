@@ -336,20 +336,13 @@ def init_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAU
 
 def _write_private(directory: str, path: str, data: bytes) -> None:
     """Best effort: a read-only home only means the next `init` renders again."""
-    temp = f"{path}.{os.getpid()}.tmp"
+    from ccprompt.state import atomic_write
+
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
+        atomic_write(path, data)
     except OSError:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+        pass
 
 
 # ---------------------------------------------------------------------------------------

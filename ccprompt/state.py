@@ -41,19 +41,25 @@ def read(home: str):
 
 
 def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
-    """Write a file so readers see the old or the new content, never a mix."""
+    """Write a file so readers see the old or the new content, never a mix.
+
+    A temp file in the same directory, written in full and fsynced, then renamed over the
+    target; on any failure the temp file is removed and the target is left as it was.
+    """
     directory = os.path.dirname(path) or "."
     temp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.chmod(temp, mode)
         os.replace(temp, path)
-    except OSError:
+    except BaseException:
         try:
             os.unlink(temp)
         except OSError:
