@@ -415,22 +415,9 @@ def _write_text(path: str, text: str) -> None:
         mode = os.stat(target).st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o644
-    temp = f"{target}.ccprompt.{os.getpid()}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        try:
-            os.write(fd, text.encode("utf-8", "surrogateescape"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    from ccprompt.state import atomic_write
+
+    atomic_write(target, text.encode("utf-8", "surrogateescape"), mode)
 
 
 def _resolve_shell(shell: str | None) -> str:
