@@ -60,17 +60,24 @@ def main() -> None:
     with FakeAPI(ca) as api:
         env = make_cli_env(work, api.url, api.ca_file)
         home = Path(env["CCPROMPT_HOME"])
-        baseline = [timed([sys.executable, "-I", "-c", "pass"], env) for _ in range(runs)]
+        baseline_argv = [sys.executable, "-I", "-c", "pass"]
+        # Each measured run is paired with a baseline run right before it, so drift in the
+        # machine's load affects both sides of every ratio alike.
+        baselines = {"steady": [], "cold": [], "green": []}
 
         # steady: one probe recorded for this session, then renders with nothing due
         subprocess.run([str(exe), "statusline", "--sync"], input=stdin_bytes, env=env, check=True,
                        stdout=subprocess.DEVNULL)
-        steady = [timed([str(exe), "statusline"], env, stdin_bytes) for _ in range(runs)]
+        steady = []
+        for _ in range(runs):
+            baselines["steady"].append(timed(baseline_argv, env))
+            steady.append(timed([str(exe), "statusline"], env, stdin_bytes))
         probes_before = api.request_count
 
         cold = []
         for _ in range(runs):
             (home / "monitoring.json").unlink(missing_ok=True)
+            baselines["cold"].append(timed(baseline_argv, env))
             cold.append(timed([str(exe), "statusline"], env, stdin_bytes))
             wait_idle(home)
 
@@ -82,16 +89,18 @@ def main() -> None:
             ms["last_green_window_id"] = 0
             ms["recent_cold_sessions"].append(payload["session_id"])
             (home / "monitoring.json").write_text(json.dumps(state))
+            baselines["green"].append(timed(baseline_argv, env))
             green.append(timed([str(exe), "statusline"], env, stdin_bytes))
             wait_idle(home)
         probes = api.request_count - probes_before
 
-    base = statistics.median(baseline)
-    print(f"python -I -c pass           median {base * 1000:7.1f} ms   (1.00x)")
-    for name, samples in (("statusline steady", steady), ("statusline cold (COLD due)", cold),
-                          ("statusline GREEN due", green)):
+    for key, name, samples in (("steady", "statusline steady", steady),
+                               ("cold", "statusline cold (COLD due)", cold),
+                               ("green", "statusline GREEN due", green)):
         median = statistics.median(samples)
-        print(f"{name:<27} median {median * 1000:7.1f} ms   ({median / base:.2f}x)   n={len(samples)}")
+        base = statistics.median(baselines[key])
+        print(f"{name:<27} median {median * 1000:7.1f} ms   python -I -c pass {base * 1000:6.1f} ms"
+              f"   ratio {median / base:.2f}x   n={len(samples)}")
     print(f"detached probes made during the due scenarios: {probes} (expected {2 * runs})")
 
 
