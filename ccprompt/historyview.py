@@ -8,6 +8,7 @@ import re
 import time
 
 from ccprompt import state as state_mod
+from ccprompt.render import display_width, is_number, number
 
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_ANSWER = "×"
@@ -46,32 +47,28 @@ def read_records(home: str) -> list:
                 record = json.loads(line)
             except ValueError:
                 continue  # a torn last line after a crash costs one record, not the view
-            if isinstance(record, dict) and _is_num(record.get("epoch_ms")):
+            if isinstance(record, dict) and is_number(record.get("epoch_ms")):
                 records.append(record)
     records.sort(key=lambda r: r["epoch_ms"])
     return records
 
 
-def _is_num(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def answered(record: dict) -> bool:
     """The API answered normally, so the Total measures the path and belongs in the latency figures."""
     status = record.get("http_status")
-    return record.get("status") in ANSWERED or (_is_num(status) and 200 <= status < 300)
+    return record.get("status") in ANSWERED or (is_number(status) and 200 <= status < 300)
 
 
 def total_ms(record: dict):
     phases = record.get("phases_ms") if isinstance(record.get("phases_ms"), dict) else {}
     value = phases.get("total")
-    return value if _is_num(value) else None
+    return number(value)
 
 
 def slowest_phase(record: dict):
     """(label, ms) of the longest of DNS, TCP, TLS and TTFB, or None when none was measured."""
     phases = record.get("phases_ms") if isinstance(record.get("phases_ms"), dict) else {}
-    measured = [(phases[key], label) for key, label in PHASE_NAMES if _is_num(phases.get(key))]
+    measured = [(phases[key], label) for key, label in PHASE_NAMES if is_number(phases.get(key))]
     if not measured:
         return None
     value, label = max(measured)
@@ -161,28 +158,21 @@ def table(records: list, now_s: float) -> list:
             time.strftime(time_format, time.localtime(record["epoch_ms"] / 1000)),
             sanitize(record.get("mode") or "-", 8),
             f"{ICONS[status]} {status}",
-            str(http) if _is_num(http) and http else "-",
+            str(http) if is_number(http) and http else "-",
             sanitize(error, 40),
             _ms(total_ms(record)),
             f"{slowest[0]} {slowest[1]:.0f}ms" if slowest else "-",
         ))
-    widths = [max(_cells(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     right = {3, 5}  # numbers line up on their last digit
     lines = []
     for row in rows:
         cells = []
         for i, cell in enumerate(row):
-            pad = " " * (widths[i] - _cells(cell))
+            pad = " " * (widths[i] - display_width(cell))
             cells.append(pad + cell if i in right else cell + pad)
         lines.append("  ".join(cells).rstrip())
     return lines
-
-
-def _cells(text: str) -> int:
-    """Terminal columns taken by text: the status emoji are two columns wide."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def report(home: str, since_s, *, limit: int = 50, now_s: float | None = None, as_json: bool = False) -> str:

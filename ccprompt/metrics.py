@@ -12,6 +12,7 @@ import time
 
 from ccprompt import __version__
 from ccprompt import state as state_mod
+from ccprompt.render import is_number
 
 TEXTFILE = "ccprompt.prom"
 STATUSES = ("healthy", "degraded", "error", "unknown")
@@ -27,17 +28,13 @@ def _escape(value) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _number(value) -> str:
+def _sample_text(value) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return text if text not in ("", "-0") else "0"
-
-
-def _is_num(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class Exposition:
@@ -47,14 +44,14 @@ class Exposition:
         self.lines: list[str] = []
 
     def family(self, name: str, kind: str, help_text: str, samples) -> None:
-        samples = [(labels, value) for labels, value in samples if _is_num(value)]
+        samples = [(labels, value) for labels, value in samples if is_number(value)]
         if not samples:
             return
         self.lines.append(f"# HELP {name} {help_text}")
         self.lines.append(f"# TYPE {name} {kind}")
         for labels, value in samples:
             rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels.items())
-            self.lines.append(f"{name}{{{rendered}}} {_number(value)}" if rendered else f"{name} {_number(value)}")
+            self.lines.append(f"{name}{{{rendered}}} {_sample_text(value)}" if rendered else f"{name} {_sample_text(value)}")
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
@@ -64,7 +61,7 @@ def last_success_ms(records) -> int | None:
     """Epoch ms of the newest history record where the API answered normally."""
     newest = None
     for record in records:
-        if record.get("status") in ANSWERED and _is_num(record.get("epoch_ms")):
+        if record.get("status") in ANSWERED and is_number(record.get("epoch_ms")):
             newest = max(newest or 0, int(record["epoch_ms"]))
     return newest
 
@@ -91,12 +88,12 @@ def render(state, records, *, now_s: float | None = None) -> str:
     phases = network.get("phases_ms") if isinstance(network.get("phases_ms"), dict) else {}
     out.family("ccprompt_last_probe_phase_seconds", "gauge",
                "Duration of each phase of the last probe; a phase that did not happen is absent.",
-               [({"phase": phase}, phases[phase] / 1000) for phase in PHASES if _is_num(phases.get(phase))])
+               [({"phase": phase}, phases[phase] / 1000) for phase in PHASES if is_number(phases.get(phase))])
     out.family("ccprompt_last_http_status", "gauge", "HTTP status of the last probe (0: no HTTP answer).",
                [({}, network.get("last_http_status"))])
     last_ms = monitoring.get("last_probe_epoch_ms")
     out.family("ccprompt_last_probe_timestamp_seconds", "gauge", "Unix time the last probe finished.",
-               [({}, last_ms / 1000 if _is_num(last_ms) and last_ms else None)])
+               [({}, last_ms / 1000 if is_number(last_ms) and last_ms else None)])
     success_ms = last_success_ms(records)
     out.family("ccprompt_last_success_timestamp_seconds", "gauge",
                "Unix time of the newest probe in the history that the API answered normally.",
@@ -104,16 +101,16 @@ def render(state, records, *, now_s: float | None = None) -> str:
     samples = network.get("rolling_totals") if isinstance(network.get("rolling_totals"), list) else []
     p80, p95 = network.get("p80_latency_ms"), network.get("p95_latency_ms")
     out.family("ccprompt_latency_p80_seconds", "gauge", "P80 of Total over the rolling baseline samples.",
-               [({}, p80 / 1000 if _is_num(p80) and p80 else None)])
+               [({}, p80 / 1000 if is_number(p80) and p80 else None)])
     out.family("ccprompt_latency_p95_seconds", "gauge", "P95 of Total over the rolling baseline samples.",
-               [({}, p95 / 1000 if _is_num(p95) and p95 else None)])
+               [({}, p95 / 1000 if is_number(p95) and p95 else None)])
     out.family("ccprompt_baseline_samples", "gauge", "Number of rolling baseline samples behind the percentiles.",
                [({}, len(samples))])
     counts = state.get("probe_counts") if isinstance(state.get("probe_counts"), dict) else {}
     # Every result is exported from the start, so rate() and alerts see a series at 0.
     results = list(STATUSES) + sorted(k for k in counts if k not in STATUSES)
     out.family("ccprompt_probes_total", "counter", "Probes recorded, by result.",
-               [({"result": name}, counts.get(name, 0) if _is_num(counts.get(name, 0)) else 0)
+               [({"result": name}, counts.get(name, 0) if is_number(counts.get(name, 0)) else 0)
                 for name in results])
     out.family("ccprompt_scrape_timestamp_seconds", "gauge", "Unix time this exposition was generated.",
                [({}, round(now_s, 3))])

@@ -82,13 +82,28 @@ def breakdown(network: dict) -> str:
     parts = []
     for key, label in PHASE_LABELS:
         value = phases.get(key)
-        shown = "reuse" if value is None and reused.get(key) else fmt_ms(_num(value))
+        shown = "reuse" if value is None and reused.get(key) else fmt_ms(number(value))
         parts.append(f"{label}:{shown}")
     return "|".join(parts)
 
 
-def _num(value):
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+def is_number(value) -> bool:
+    """A real int or float from foreign JSON (a bool is not a number here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def number(value):
+    """The value if it is a number, else None."""
+    return value if is_number(value) else None
+
+
+def display_width(text: str) -> int:
+    """Terminal columns, counting wide characters (emoji, CJK) as two."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else (0 if unicodedata.combining(ch) else 1) for ch in text)
 
 
 def status_of(state) -> str:
@@ -117,8 +132,8 @@ def network_segment(state, style: str = "full") -> str:
     if status == "unknown":
         return f"{icon} {unknown_reason(state)}"
     network = state.get("network") if isinstance(state.get("network"), dict) else {}
-    latency = _num(network.get("latency_ms"))
-    p95 = _num(network.get("p95_latency_ms"))
+    latency = number(network.get("latency_ms"))
+    p95 = number(network.get("p95_latency_ms"))
     if style == "short":
         return f"{icon} {fmt_ms(latency)}" if status != "error" or latency is not None else f"{icon} -"
     p95_text = f"P95:{p95:.0f}ms" if p95 else "P95:N/A"

@@ -68,10 +68,6 @@ def _get(payload, *keys):
     return value
 
 
-def _number(value):
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def git_branch(start) -> str | None:
     """The branch named in .git/HEAD above `start`, read without running git."""
     if not isinstance(start, str) or not start:
@@ -108,13 +104,13 @@ def git_branch(start) -> str | None:
 
 
 def context_percent(payload: dict, scan) -> float | None:
-    used = _number(_get(payload, "context_window", "used_percentage"))
+    used = render.number(_get(payload, "context_window", "used_percentage"))
     if used is not None:
         return used
     tokens = scan.get("usage_tokens") if scan else None
     if not tokens:
         return None
-    size = _number(_get(payload, "context_window", "context_window_size")) or DEFAULT_CONTEXT_WINDOW
+    size = render.number(_get(payload, "context_window", "context_window_size")) or DEFAULT_CONTEXT_WINDOW
     return 100.0 * tokens / size
 
 
@@ -133,7 +129,7 @@ def segments(payload: dict, state, scan, style: str, note=None) -> dict:
     pct = context_percent(payload, scan)
     if pct is not None:
         out["context"] = f"ctx {pct:.0f}%"
-    cost = _number(_get(payload, "cost", "total_cost_usd"))
+    cost = render.number(_get(payload, "cost", "total_cost_usd"))
     if cost is not None:
         out["cost"] = f"${cost:.2f}"
     network = render.network_segment(state, style)
@@ -143,24 +139,15 @@ def segments(payload: dict, state, scan, style: str, note=None) -> dict:
     return out
 
 
-def display_width(text: str) -> int:
-    """Terminal columns, counting wide characters (emoji, CJK) as two."""
-    if text.isascii():
-        return len(text)
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else (0 if unicodedata.combining(ch) else 1) for ch in text)
-
-
 def layout(parts: list, separator: str, columns) -> list:
     """Greedy wrap: the segments on one line, or on two when the line is wider than $COLUMNS."""
     line = separator.join(text for text, _ in parts)
-    if not columns or display_width(line) <= columns or len(parts) < 2:
+    if not columns or render.display_width(line) <= columns or len(parts) < 2:
         return [parts]
     first, second = [], []
     width = 0
     for part in parts:
-        extra = display_width(part[0]) + (display_width(separator) if first else 0)
+        extra = render.display_width(part[0]) + (render.display_width(separator) if first else 0)
         if not second and (width + extra <= columns or not first):
             first.append(part)
             width += extra
@@ -228,7 +215,7 @@ def run(argv: list, stdin_fd: int = 0, out=None) -> int:
 
     state = state_mod.read(home)
     session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
-    duration = _number(_get(payload, "cost", "total_duration_ms"))
+    duration = render.number(_get(payload, "cost", "total_duration_ms"))
     note = None
     if sync or config.get("sync"):
         from ccprompt import monitor
@@ -267,7 +254,7 @@ def run(argv: list, stdin_fd: int = 0, out=None) -> int:
         except Exception as exc:  # a broken user template still gets a line
             text = f"{seg['network']} (format error: {render.sanitize(exc, 60)})"
     else:
-        columns = _number(_int_env(env.get("COLUMNS")))
+        columns = render.number(_int_env(env.get("COLUMNS")))
         text = compose(seg, line_config.get("segments") or [], render.status_of(state),
                        str(line_config.get("separator", " | ")), render.use_color(env), columns)
     if debug:
