@@ -233,9 +233,9 @@ class Doctor:
     # -- the network path --------------------------------------------------------------
 
     def _proxy(self) -> str:
-        from ccprompt.probe import _proxy_for
+        from ccprompt.probe import proxy_for
 
-        proxy, no_proxy = _proxy_for(self.target.url, self.env)
+        proxy, no_proxy = proxy_for(self.target.url, self.env)
         if proxy and proxy_bypassed(self.target.host, no_proxy):
             return ""
         return proxy
@@ -293,8 +293,7 @@ class Doctor:
         from ccprompt.probe import ca_settings
 
         ca = ca_settings(self.env)
-        variable = "SSL_CERT_FILE" if self.env.get("SSL_CERT_FILE") else (
-            "CURL_CA_BUNDLE" if self.env.get("CURL_CA_BUNDLE") else None)
+        variable = ca["variable"]
         data = {"bundle": ca["bundle"], "variable": variable, "default_bundle": ca["default_bundle"],
                 "node_extra_ca_certs": ca["extra"]}
         problems = []

@@ -137,7 +137,7 @@ def phases_from_timers(t: dict, succeeded: bool, https: bool, curl_error=None):
     return phases, reused, failed
 
 
-def _proxy_for(url: str, env) -> tuple[str, str]:
+def proxy_for(url: str, env) -> tuple[str, str]:
     """(proxy URL or "", NO_PROXY value) the way Claude Code reads them."""
     names = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
     if url.lower().startswith("http://"):
@@ -164,10 +164,11 @@ def ca_settings(env) -> dict:
     SSL_CERT_FILE and CURL_CA_BUNDLE replace the default bundle; NODE_EXTRA_CA_CERTS adds
     to whichever bundle is in force, as it does for Claude Code.
     """
-    bundle = env.get("SSL_CERT_FILE") or env.get("CURL_CA_BUNDLE") or None
+    variable = next((name for name in ("SSL_CERT_FILE", "CURL_CA_BUNDLE") if env.get(name)), None)
+    bundle = env[variable] if variable else None
     extra = env.get("NODE_EXTRA_CA_CERTS") or None
     default = next((p for p in SYSTEM_CA_BUNDLES if os.path.isfile(p)), None)
-    return {"bundle": bundle, "extra": extra, "default_bundle": default}
+    return {"bundle": bundle, "variable": variable, "extra": extra, "default_bundle": default}
 
 
 def _apply_ca(curl, pycurl, ca: dict) -> None:
@@ -236,7 +237,7 @@ def run(credential: Credential, *, model: str, timeout_ms: int, mode: str = "MAN
     env = os.environ if env is None else env
     endpoint = credential.endpoint
     https = endpoint.lower().startswith("https://")
-    proxy, no_proxy = _proxy_for(endpoint, env)
+    proxy, no_proxy = proxy_for(endpoint, env)
     outcome = Outcome(
         endpoint=endpoint,
         credential_source=credential.source,
