@@ -1,0 +1,179 @@
+"""The end-to-end harness itself, without Claude Code: the fake SSE API and the screen reader."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from .claude import CLAUDE_CODE_VERSION, Screen, Timeline, display_width
+from .sseapi import SSEAPI
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def api():
+    with SSEAPI() as server:
+        yield server
+
+
+def post(api, body: dict, user_agent: str, path: str = "/v1/messages?beta=true"):
+    conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    conn.request("POST", path, body=json.dumps(body),
+                 headers={"content-type": "application/json", "user-agent": user_agent})
+    return conn, conn.getresponse()
+
+
+def read_events(response) -> list[tuple[float, str, dict]]:
+    """(arrival time, event name, data) for each SSE event of a streamed response."""
+    events, name = [], None
+    while True:
+        line = response.readline()
+        if not line:
+            return events
+        line = line.decode().rstrip("\n")
+        if line.startswith("event: "):
+            name = line[len("event: "):]
+        elif line.startswith("data: "):
+            events.append((time.monotonic(), name, json.loads(line[len("data: "):])))
+
+
+STREAM_BODY = {"model": "claude-sonnet-4-5", "max_tokens": 64000, "stream": True,
+               "messages": [{"role": "user", "content": "hi"}], "tools": [{"name": "Bash"}]}
+PROBE_BODY = {"model": "claude-haiku-4-5", "max_tokens": 1, "messages": [{"role": "user", "content": "."}]}
+
+
+def test_stream_is_a_complete_messages_sse_sequence(api):
+    conn, response = post(api, STREAM_BODY, "claude-cli/2.1.197 (external, cli)")
+    assert response.status == 200
+    assert response.getheader("content-type").startswith("text/event-stream")
+    events = read_events(response)
+    conn.close()
+    names = [name for _, name, _ in events]
+    assert names[0] == "message_start" and names[-1] == "message_stop"
+    assert [n for n in names if n != "ping"] == ["message_start", "content_block_start", "content_block_delta",
+                                                "content_block_delta", "content_block_stop", "message_delta",
+                                                "message_stop"]
+    assert all(data["type"] == name for _, name, data in events)
+    usage = events[0][2]["message"]["usage"]
+    assert {"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"} <= set(usage)
+    text = "".join(d["delta"]["text"] for _, n, d in events if n == "content_block_delta")
+    assert text == "pong"
+    assert events[-2][2]["delta"]["stop_reason"] == "end_turn" and "usage" in events[-2][2]
+    (request,) = api.claude_requests()
+    assert request.stream and request.has_tools and request.model == "claude-sonnet-4-5" and request.status == 200
+
+
+def test_probe_gets_json_and_is_told_apart_by_user_agent(api):
+    conn, response = post(api, PROBE_BODY, "ccprompt/0.1.0", path="/v1/messages")
+    data = json.loads(response.read())
+    conn.close()
+    assert response.status == 200 and data["type"] == "message" and data["content"][0]["type"] == "text"
+    (probe,) = api.probes()
+    assert probe.is_ccprompt and not probe.is_claude_code and not probe.stream and probe.max_tokens == 1
+    assert api.claude_requests() == []
+
+
+def test_overloaded_answers_529_with_the_api_error_body(api):
+    api.set_mode("overloaded")
+    conn, response = post(api, STREAM_BODY, "claude-cli/2.1.197 (external, cli)")
+    body = json.loads(response.read())
+    conn.close()
+    assert response.status == 529
+    assert body["type"] == "error" and body["error"] == {"type": "overloaded_error", "message": "Overloaded"}
+    assert api.requests[-1].mode == "overloaded" and api.requests[-1].status == 529
+
+
+def test_stall_pauses_after_the_first_delta_and_only_hits_its_scope(api):
+    api.set_mode("stall", seconds=0.6, scope="main")
+    started = time.monotonic()
+    conn, response = post(api, STREAM_BODY, "claude-cli/2.1.197 (external, cli)")
+    events = read_events(response)
+    conn.close()
+    first_delta = next(t for t, n, _ in events if n == "content_block_delta")
+    assert first_delta - started < 0.5
+    assert events[-1][0] - first_delta >= 0.55
+    title = dict(STREAM_BODY, tools=[])
+    conn, response = post(api, title, "claude-cli/2.1.197 (external, cli)")
+    begun = time.monotonic()
+    read_events(response)
+    conn.close()
+    assert time.monotonic() - begun < 0.5
+    assert [r.mode for r in api.claude_requests()] == ["stall", "ok"]
+
+
+def test_slow_first_byte_delays_the_status_line(api):
+    api.set_mode("slow_first_byte", seconds=0.5)
+    started = time.monotonic()
+    conn, response = post(api, PROBE_BODY, "ccprompt/0.1.0", path="/v1/messages")
+    assert time.monotonic() - started >= 0.45 and response.status == 200
+    response.read()
+    conn.close()
+
+
+def test_head_and_keep_alive(api):
+    conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    conn.request("HEAD", "/")
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 200
+    conn.request("POST", "/v1/messages?beta=true", body=json.dumps(STREAM_BODY),
+                 headers={"user-agent": "claude-cli/2.1.197 (external, cli)"})
+    assert read_events(conn.getresponse())[-1][1] == "message_stop"  # same connection, chunked stream
+    conn.close()
+    assert [r.method for r in api.requests] == ["HEAD", "POST"]
+
+
+# What Claude Code 2.1.197 showed at 46 columns with today's red segment.
+NARROW_SCREEN = """\
+  (127.0.0.1:40217).
+
+✻ Brewed for 1s
+
+──────────────────────────────────────────────
+❯ 
+──────────────────────────────────────────────
+  Opus 4.8 (1M context) | work | $0.00
+  🔴 DNS:0ms|TCP:0ms|TLS:-|TTFB:1ms|Total:1…
+  ← for agents
+                            ● high · /effort
+"""
+
+WIDE_SCREEN = """\
+────────────────────────────────────────────────────────────────────────────────────────────────────
+❯ 
+────────────────────────────────────────────────────────────────────────────────────────────────────
+  Opus 4.8 (1M context) | work | $0.00 | 🟢 P95:2ms                               ● high · /effort
+  ← for agents
+"""
+
+
+def test_screen_finds_the_status_rows_under_the_input_box():
+    narrow = Screen(NARROW_SCREEN, 0.0)
+    assert narrow.status_rows == ["Opus 4.8 (1M context) | work | $0.00", "🔴 DNS:0ms|TCP:0ms|TLS:-|TTFB:1ms|Total:1…"]
+    assert narrow.network_segment == "🔴 DNS:0ms|TCP:0ms|TLS:-|TTFB:1ms|Total:1…"
+    assert display_width(narrow.network_row) == 46 - 4
+    wide = Screen(WIDE_SCREEN, 0.0)
+    assert wide.status_line == "Opus 4.8 (1M context) | work | $0.00 | 🟢 P95:2ms"
+    assert wide.network_segment == "🟢 P95:2ms"
+    assert Screen("no box here\n", 0.0).status_rows == []
+
+
+def test_timeline_measures_between_first_marks():
+    timeline = Timeline(origin=100.0)
+    timeline.mark("first 529", 101.0)
+    timeline.mark("red", 112.5)
+    timeline.mark("red", 113.0)
+    assert timeline.seconds("first 529", "red") == 11.5
+    assert timeline.seconds("first 529", "never") is None
+
+
+def test_ci_installs_the_pinned_version():
+    script = (REPO / ".ci" / "run").read_text()
+    assert re.search(rf"^claude_code_version={re.escape(CLAUDE_CODE_VERSION)}$", script, re.M)
+    assert "npm install --prefix" in script and "--no-audit --no-fund" in script
