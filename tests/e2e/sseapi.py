@@ -277,6 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self):
         request, _ = self.api._record(self, b"")
+        self.api._sent_status(request, 200)
         self.send_response(200)
         self.send_header("content-type", "text/plain")
         self.send_header("content-length", "0")
@@ -327,6 +328,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, request: Request, status: int, data: dict, reason: str | None = None) -> None:
         payload = json.dumps(data).encode()
+        self.api._sent_status(request, status)  # before any byte goes out, so a client never sees it unset
         self.send_response(status, reason)
         self.send_header("content-type", "application/json")
         self.send_header("request-id", request.request_id)
@@ -337,13 +339,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.api._finished(request, status)
 
     def _stream(self, request: Request, mode: Mode) -> None:
+        self.api._sent_status(request, 200)
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
         self.send_header("request-id", request.request_id)
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        self.api._sent_status(request, 200)
         text = self.api.reply_text
         half = max(1, len(text) // 2)
         message = {
