@@ -73,13 +73,16 @@ class _Feed:
         self._held = 0
         self._budget = budget_bytes
 
-    def offer(self, item, size: int = 0) -> bool:
+    def offer(self, item, size: int = 0, wake: bool = False) -> bool:
+        """Queue an item. Only `wake` items rouse the worker at once; the rest wait for its next tick,
+        so the thread handover happens between requests, not in the middle of one."""
         with self._cond:
             if size and self._held + size > self._budget:
                 return False
             self._held += size
             self._items.append((item, size))
-            self._cond.notify()
+            if wake:
+                self._cond.notify()
         return True
 
     def take(self, timeout: float):
@@ -122,7 +125,8 @@ class Analyzer:
         self._offer(attempt, ("begin", attempt, headers, b""), 0)
 
     def response(self, attempt: Attempt, status: int, reason: str, headers, at: float) -> None:
-        self._offer(attempt, ("response", attempt, status, reason, headers, at), 0)
+        # A failing status is news for the status line right away.
+        self._offer(attempt, ("response", attempt, status, reason, headers, at), 0, wake=status >= 400)
 
     def chunk(self, attempt: Attempt, data: bytes, at: float) -> None:
         attempt.last_activity = at
@@ -131,11 +135,11 @@ class Analyzer:
 
     def end(self, attempt: Attempt, outcome: str, detail: str | None, at: float) -> None:
         attempt.ended = True
-        self._offer(attempt, ("end", attempt, outcome, detail, at), 0)
+        self._offer(attempt, ("end", attempt, outcome, detail, at), 0, wake=True)
 
-    def _offer(self, attempt: Attempt, item, size: int) -> None:
+    def _offer(self, attempt: Attempt, item, size: int, wake: bool = False) -> None:
         try:
-            if not self._feed.offer(item, size):
+            if not self._feed.offer(item, size, wake):
                 if not attempt.dropped:
                     attempt.dropped = True
                     self.counters.analysis_dropped += 1
@@ -144,7 +148,7 @@ class Analyzer:
 
     def close(self, timeout: float = 2.0) -> None:
         self._stopping = True
-        self._feed.offer(None)
+        self._feed.offer(None, 0, wake=True)
         self._thread.join(timeout)
 
     def in_flight(self) -> int:
@@ -153,7 +157,7 @@ class Analyzer:
     # -- the analysis thread ----------------------------------------------------
 
     def _run(self) -> None:
-        tick = max(0.05, min(1.0, self.stall_s / 4))
+        tick = max(0.05, min(0.5, self.stall_s / 4))
         next_check = time.monotonic() + tick
         while True:
             try:
