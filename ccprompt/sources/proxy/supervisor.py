@@ -110,8 +110,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def supervise(upstream: Upstream, home: str, *, host: str = "127.0.0.1", port: int = 0,
-              capture: str | None = None, stall_s: float | None = None, env=None) -> int:
-    """Bind, record where, keep one server running until SIGTERM/SIGINT. Returns the exit code."""
+              capture: str | None = None, stall_s: float | None = None, env=None, announce=None) -> int:
+    """Bind, record where, keep one server running until SIGTERM/SIGINT. Returns the exit code.
+
+    `announce(url)` is called once the port is bound (the foreground `ccprompt proxy` prints it).
+    """
     env = os.environ if env is None else env
     os.makedirs(home, mode=0o700, exist_ok=True)
     try:
@@ -123,6 +126,8 @@ def supervise(upstream: Upstream, home: str, *, host: str = "127.0.0.1", port: i
     bound_port = sock.getsockname()[1]
     key = upstream.key()
     _write_state(home, upstream, bound_port, host)
+    if announce is not None:
+        announce(f"http://{f'[{host}]' if ':' in host else host}:{bound_port}")
     argv = [sys.executable, "-m", "ccprompt.sources.proxy.server", "--fd", str(sock.fileno()),
             "--home", home, "--parent-pid", str(os.getpid())]
     if capture:
