@@ -116,6 +116,14 @@ def test_kill_9_of_the_server_costs_at_most_a_second_on_the_same_port(env, upstr
     assert after["pid"] != before["pid"] and after["port"] == port
 
 
+def test_a_nested_run_uses_the_proxy_it_is_already_behind(env, upstream):
+    outer = json.loads(launch(env, sys.executable, "-c", CLIENT).stdout)["base_url"]
+    nested = launch({**env, "ANTHROPIC_BASE_URL": outer}, sys.executable, "-c", CLIENT)
+    assert nested.returncode == 3 and nested.stderr == ""
+    assert json.loads(nested.stdout)["base_url"] == outer and json.loads(nested.stdout)["status"] == 200
+    assert len(upstream.seen) == 2
+
+
 def test_a_dead_proxy_is_replaced_on_the_port_sessions_still_point_at(env, upstream):
     home = Path(env["CCPROMPT_HOME"])
     home.mkdir(parents=True)

@@ -96,6 +96,15 @@ def find_or_start(upstream: Upstream, home: str, env=None) -> tuple[str | None, 
         return None, f"cannot start the proxy: {exc.strerror or type(exc).__name__}"
 
 
+def _is_a_proxy_already(upstream: Upstream) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(upstream.base_url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1") or not parts.port:
+        return False
+    return supervisor.check_health(parts.port, host=parts.hostname) is not None
+
+
 def command_environment(env, proxy_url: str) -> dict:
     """The command's environment with the base URL pointing at the proxy.
 
@@ -114,6 +123,9 @@ def run(argv: list, upstream: Upstream | None, home: str, env=None) -> int:
         return 2
     if upstream is None:
         url, why = None, "no usable upstream base URL"
+    elif _is_a_proxy_already(upstream):
+        # The base URL already is a ccprompt proxy (a nested `run`): proxying it again would loop.
+        url, why = upstream.base_url, ""
     else:
         url, why = find_or_start(upstream, home, env)
     if url:
