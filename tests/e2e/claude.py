@@ -245,7 +245,8 @@ class ClaudeCode:
 
     def __init__(self, argv: list[str], base_url: str, root: Path, *, width: int = 100, height: int = 30,
                  model: str | None = None, is_sandbox: bool = False, refresh_interval: int = 1,
-                 extra_env: dict | None = None, source_root: Path = REPO_ROOT) -> None:
+                 extra_env: dict | None = None, workdir_name: str = "work",
+                 source_root: Path = REPO_ROOT) -> None:
         self.argv = list(argv)
         self.base_url = base_url
         self.root = Path(root)
@@ -256,7 +257,7 @@ class ClaudeCode:
         self.extra_env = dict(extra_env or {})
         self.source_root = Path(source_root)
         self.home = self.root / "home"
-        self.work = self.root / "work"
+        self.work = self.root / workdir_name  # its name is the status line's directory segment
         self.ccprompt_home = self.home / ".claude" / "ccprompt"
         self.socket = f"ccprompt-e2e-{uuid.uuid4().hex[:12]}"
         self.timeline = Timeline()
