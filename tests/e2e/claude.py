@@ -263,6 +263,7 @@ class ClaudeCode:
         self.timeline = Timeline()
         self.status_history: list[tuple[float, str]] = []
         self.pane_pid: int | None = None
+        self.socket_path: str | None = None
         self._watch_stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -340,7 +341,9 @@ class ClaudeCode:
                   str(self.root / "launch-claude.sh"))
         self.timeline.mark("claude started")
         with contextlib.suppress(AssertionError, ValueError):
-            self.pane_pid = int(self.tmux("display-message", "-p", "-t", "cc", "#{pane_pid}").strip())
+            pid, self.socket_path = self.tmux("display-message", "-p", "-t", "cc",
+                                              "#{pane_pid} #{socket_path}").strip().split(" ", 1)
+            self.pane_pid = int(pid)
         self._watcher = threading.Thread(target=self._watch, name=f"watch:{self.socket}", daemon=True)
         self._watcher.start()
         self.wait_for_screen(lambda s: any(row.startswith("❯") for row in s.rows) and len(
@@ -353,6 +356,9 @@ class ClaudeCode:
         if self._watcher is not None:
             self._watcher.join(timeout=5)
         self.tmux("kill-server", check=False)
+        if self.socket_path:  # tmux leaves the socket file behind
+            with contextlib.suppress(OSError):
+                os.unlink(self.socket_path)
         if self.pane_pid:
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and _alive(self.pane_pid):
