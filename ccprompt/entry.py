@@ -1,37 +1,79 @@
-"""Fast dispatch: hot commands run on the standard library, everything else goes to Typer.
+"""argv -> the fast parser or the Typer app, and the one error guard.
 
-Importing Typer costs several times the interpreter's own start-up, so `statusline`,
-`status`, `refresh`, `init` and the common forms of `probe` are routed here before it is
-ever loaded. Their `--help`, and anything unusual, still goes to Typer.
+The hot commands (marked `fast` in the option table) are parsed on the standard library;
+`--help`, `--version` and everything else go to Typer, which costs several times the
+interpreter's start-up to import. Whatever fails becomes one line on stderr and exit 1
+or 2; a traceback reaches only debug.log, and only with CCPROMPT_DEBUG set.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
-FAST = ("statusline", "status", "refresh", "init", "probe")
+HELP_WORDS = ("--help", "-h")
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    command = argv[0] if argv else None
-    if command in FAST and "--help" not in argv and "-h" not in argv:
-        try:
-            if command == "statusline":
-                from ccprompt.statusline import main as statusline_main
+    try:
+        return dispatch(argv)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the one guard: nothing below prints a traceback
+        return report(exc)
 
-                return statusline_main(argv[1:])
-            if command == "init":
-                from ccprompt.shells import init_main
 
-                return init_main(argv[1:])
-            from ccprompt import fastcmd
+def dispatch(argv: list) -> int:
+    if argv[:1] in (["-V"], ["--version"]):
+        from ccprompt import __version__
 
-            result = fastcmd.run(command, argv[1:])
-            if result is not None:
-                return result
-        except KeyboardInterrupt:
-            return 130
-    from ccprompt.cli import run
+        sys.stdout.write(f"ccprompt {__version__}\n")
+        return 0
+    from ccprompt.cli import table
 
-    return run(argv)
+    command, rest = table.find(argv)
+    if command is not None and command.fast and not any(a in HELP_WORDS for a in rest):
+        from ccprompt.cli import fast
+
+        return fast.run(command, rest)
+    from ccprompt.cli import app
+
+    return app.run(argv)
+
+
+def report(exc: BaseException) -> int:
+    """One line for the user; the traceback only in debug.log when CCPROMPT_DEBUG is set."""
+    from ccprompt.core.errors import CcpromptError
+    from ccprompt.core.text import sanitize
+
+    if isinstance(exc, CcpromptError):
+        message, code = str(exc), exc.exit_code
+    elif isinstance(exc, OSError) and exc.strerror:
+        where = f" {exc.filename}" if exc.filename else ""
+        message, code = f"cannot use{where}: {exc.strerror}", 1
+    else:
+        message, code = f"internal error ({type(exc).__name__}: {exc}); CCPROMPT_DEBUG=1 logs the details", 1
+    from ccprompt.core.text import redact_secrets
+
+    secrets = [os.environ.get(name, "") for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+                                                     "CLAUDE_CODE_OAUTH_TOKEN")]
+    sys.stderr.write(f"ccprompt: {sanitize(redact_secrets(message, secrets), 400)}\n")
+    if os.environ.get("CCPROMPT_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
+        _log_traceback(exc)
+    return code
+
+
+def _log_traceback(exc: BaseException) -> None:
+    try:
+        import traceback
+
+        from ccprompt.core import debuglog
+        from ccprompt.core.paths import Paths
+
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        debuglog.log(Paths(), "traceback", lines=[line.rstrip() for line in lines][-40:])
+    except Exception:
+        pass

@@ -29,7 +29,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
 
-from ccprompt import promptcache, shells  # noqa: E402
+from ccprompt.surfaces.shell import init as shells  # noqa: E402
+from harness.states import write_prompt_cache  # noqa: E402
 
 TARGET_US = 200
 TARGET_INIT_RATIO = 2.0
@@ -115,7 +116,7 @@ def main() -> int:
             with open(script, "w", encoding="utf-8") as handle:
                 handle.write(shells.render_script(shell, position, "short", True, 300, [exe], home))
             # Fresh for the whole run: the probe time is now.
-            promptcache.write(home, {"status": "healthy", "network": {"latency_ms": 470, "p95_latency_ms": 450},
+            write_prompt_cache(home, {"status": "healthy", "network": {"latency_ms": 470, "p95_latency_ms": 450},
                                      "monitoring_state": {"last_probe_epoch_ms": int(time.time() * 1000)}})
             wall, cpu = per_prompt_us(shell, script, position, args.calls, args.rounds, env)
             if shell in ("bash", "zsh"):

@@ -172,15 +172,18 @@ def test_restart_with_a_fresh_state_does_not_probe_again(fake_api, cc_env, watch
 
 def test_once_adopts_a_probe_another_process_finished_while_it_waited(fake_api, cc_env, watches):
     # This test process plays "another ccprompt": it holds the probe lock and probes.
-    from ccprompt import config, monitor, state
+    from ccprompt.core.config import Config
+    from ccprompt.core.paths import Paths
+    from ccprompt.sources import recorder
 
-    home = config.ensure_home(cc_env)
-    lock = state.ProbeLock(home)
+    paths = Paths(cc_env)
+    recorder.prepare(paths)
+    lock = recorder.probe_lock(paths)
     assert lock.acquire(blocking=False)
     try:
         watch = watches(cc_env, "--once")
         time.sleep(0.5)  # watch is now waiting for the lock
-        outcome, _ = monitor.probe_and_record(home, config.load(cc_env), "GREEN", env=cc_env)
+        outcome, _ = recorder.probe_and_record(paths, Config.load(paths), "GREEN")
         assert outcome.status == "healthy"
     finally:
         lock.release()

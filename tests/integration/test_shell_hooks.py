@@ -21,7 +21,11 @@ from pathlib import Path
 import pytest
 from harness import assert_no_secret
 
-from ccprompt import promptcache, shells
+from ccprompt.core.paths import executable_words
+from ccprompt.surfaces.shell import init as shells
+from ccprompt.surfaces.shell.quote import posix_quote
+from ccprompt.surfaces.shell.rcfile import init_line
+from harness.states import render_prompt_cache, write_prompt_cache
 
 HOOK = {"bash": "__ccprompt_hook", "zsh": "__ccprompt_precmd", "fish": "__ccprompt_hook"}
 ESC = "\x1b"
@@ -69,7 +73,7 @@ class Setup:
             body.append(f"sleep {delay_s}")
         if then_write is not None:
             staged = self.root / "next-prompt"
-            staged.write_text(promptcache.render(then_write), encoding="utf-8")
+            staged.write_text(render_prompt_cache(then_write), encoding="utf-8")
             body.append(f'cp "{staged}" "{self.home}/prompt.tmp" && mv "{self.home}/prompt.tmp" "{self.home}/prompt"')
             body.append(f'touch "{self.root}/published"')
         self.exe.write_text("\n".join(body) + "\n")
@@ -100,7 +104,7 @@ class Setup:
 @pytest.fixture
 def setup(tmp_path):
     s = Setup(tmp_path)
-    promptcache.write(str(s.home), state("degraded", latency=990, p95=450))
+    write_prompt_cache(str(s.home), state("degraded", latency=990, p95=450))
     return s
 
 
@@ -532,7 +536,7 @@ def test_fifty_fish_prompt_cycles_on_a_fresh_cache_start_no_process(position, se
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
 def test_a_stale_cache_starts_one_detached_refresh_and_the_next_prompt_shows_the_result(shell, setup):
-    promptcache.write(str(setup.home), state("healthy", epoch_s=time.time() - 3600))
+    write_prompt_cache(str(setup.home), state("healthy", epoch_s=time.time() - 3600))
     setup.stub(then_write=state("error", latency=2000), delay_s=0.3)
     script = setup.script(shell, "left", "short", refresh=True)
     published = setup.root / "published"
@@ -572,7 +576,7 @@ def test_at_most_one_refresh_per_interval_per_shell(shell, setup):
 @pytest.mark.parametrize("fresh", [True, False])
 def test_bash_without_epochseconds_uses_printf_for_the_time(fresh, setup):
     """bash 4.2 to 4.4 have no $EPOCHSECONDS; printf's %(%s)T is the builtin clock there."""
-    promptcache.write(str(setup.home), state("healthy", epoch_s=time.time() - (0 if fresh else 3600)))
+    write_prompt_cache(str(setup.home), state("healthy", epoch_s=time.time() - (0 if fresh else 3600)))
     script = setup.script("bash", "none", "short", refresh=True)
     result = bash(f"unset EPOCHSECONDS; source {script}; __ccprompt_hook; __ccprompt_hook", setup.env())
     assert (result.returncode, result.stderr) == (0, "")
@@ -593,7 +597,7 @@ def test_fish_without_a_clock_refreshes_on_the_first_prompt_and_every_fifty(setu
 
 
 def test_fish_starts_the_refresh_without_touching_last_pid_or_jobs(setup):
-    promptcache.write(str(setup.home), state("healthy", epoch_s=time.time() - 3600))
+    write_prompt_cache(str(setup.home), state("healthy", epoch_s=time.time() - 3600))
     setup.stub(then_write=state("error", latency=2000))
     script = setup.script("fish", "none", "short", refresh=True)
     published = setup.root / "published"

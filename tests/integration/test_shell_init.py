@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from ccprompt import shells
+from ccprompt.surfaces.shell.quote import posix_quote
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HEAVY = ("jinja2", "typer", "click", "shellingham", "json", "re", "enum", "typing", "dataclasses",
-         "subprocess", "pycurl", "ccprompt.cli")
+         "subprocess", "pycurl", "ccprompt.cli.app")
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def cli(*args, env, parent=None, cwd=REPO):
     """Run `python -m ccprompt ARGS`, optionally from inside another program (a shell)."""
     command = [sys.executable, "-m", "ccprompt", *args]
     if parent is not None:
-        command = parent + [" ".join(shells.posix_quote(w) for w in command)]
+        command = parent + [" ".join(posix_quote(w) for w in command)]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
 
 
@@ -50,14 +50,15 @@ def test_an_unsupported_shell_gets_a_clear_error_and_nothing_to_eval(shell, env)
     result = cli("init", shell, env=env)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr == (f"ccprompt init: unsupported shell {shell!r}; "
+    assert result.stderr == (f"ccprompt: unsupported shell {shell!r}; "
                              "ccprompt supports bash, zsh and fish\n")
 
 
 def test_a_bad_option_is_a_usage_error(env):
     result = cli("init", "zsh", "--position", "top", env=env)
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr.startswith("ccprompt init: --position must be one of")
+    assert result.stderr == ("ccprompt: Invalid value for '--position': 'top' is not one of "
+                             "'left', 'right', 'title', 'none'.\n")
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
@@ -76,12 +77,12 @@ def test_a_detected_shell_that_is_not_supported_exits_2(env):
     result = subprocess.run(["dash", "-c", f"{shlex_join([sys.executable, '-m', 'ccprompt', 'init'])}; echo rc=$? >&2"],
                             capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert result.stdout == ""
-    assert result.stderr.startswith("ccprompt init: unsupported shell 'dash' detected;")
+    assert result.stderr.startswith("ccprompt: unsupported shell 'dash' detected;")
     assert result.stderr.endswith("rc=2\n")
 
 
 def shlex_join(words):
-    return " ".join(shells.posix_quote(w) for w in words)
+    return " ".join(posix_quote(w) for w in words)
 
 
 def test_the_second_init_skips_jinja2_and_typer(env):
@@ -92,7 +93,7 @@ def test_the_second_init_skips_jinja2_and_typer(env):
     assert again.returncode == 0
     assert again.stdout == first.stdout
     loaded = imported_modules(again.stderr)
-    assert {"ccprompt.shells", "ccprompt.entry"} <= loaded
+    assert {"ccprompt.surfaces.shell.init", "ccprompt.entry"} <= loaded
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 

@@ -10,7 +10,11 @@ import time
 
 import pytest
 
-from ccprompt import promptcache, shells
+from ccprompt.core.paths import executable_words
+from ccprompt.surfaces.shell import init as shells
+from ccprompt.surfaces.shell.quote import posix_quote
+from ccprompt.surfaces.shell.rcfile import init_line
+from harness.states import render_prompt_cache, write_prompt_cache
 
 COMBINATIONS = list(itertools.product(shells.SHELLS, shells.POSITIONS, shells.STYLES, (True, False)))
 STRICT = {
@@ -44,7 +48,7 @@ def healthy_state(epoch_s):
 def workspace(tmp_path):
     """A state directory with a fresh cache, and a stand-in executable that records calls."""
     home = tmp_path / "state"
-    promptcache.write(str(home), healthy_state(time.time()))
+    write_prompt_cache(str(home), healthy_state(time.time()))
     calls = tmp_path / "calls"
     exe = tmp_path / "bin" / "ccprompt"
     exe.parent.mkdir()

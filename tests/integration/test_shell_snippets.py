@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from ccprompt import promptcache, shells
+from ccprompt.core.paths import executable_words
+from ccprompt.surfaces.shell import init as shells
+from ccprompt.surfaces.shell.quote import posix_quote
+from ccprompt.surfaces.shell.rcfile import init_line
+from harness.states import render_prompt_cache, write_prompt_cache
 
 try:
     import tomllib
@@ -34,7 +38,7 @@ def degraded(epoch_s=None):
 @pytest.fixture
 def home(tmp_path):
     state = tmp_path / "home" / ".claude" / "ccprompt"
-    promptcache.write(str(state), degraded())
+    write_prompt_cache(str(state), degraded())
     return tmp_path / "home"
 
 
@@ -65,7 +69,7 @@ def test_the_reader_prints_each_field_from_the_default_cache(shell, field, expec
 @pytest.mark.parametrize("shell", POSIX_SHELLS, ids=lambda argv: " ".join(argv))
 def test_the_reader_follows_ccprompt_home(shell, home, tmp_path):
     elsewhere = tmp_path / "elsewhere"
-    promptcache.write(str(elsewhere), None)
+    write_prompt_cache(str(elsewhere), None)
     result = read(shell, "status", home=home, extra_env={"CCPROMPT_HOME": str(elsewhere)})
     assert result.stdout == "unknown\n"
 
@@ -148,7 +152,7 @@ class Server:
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by .ci/run")
 def test_the_tmux_status_line_shows_the_segment_and_keeps_the_cache_fresh(tmp_path, fake_api, cc_env):
     """The snippet as shipped, with only the two paths filled in, shown by a real tmux client."""
-    command = " ".join(shells.posix_quote(w) for w in shells.executable_words())
+    command = " ".join(posix_quote(w) for w in executable_words())
     conf = (REPO / "shell" / "tmux.conf").read_text()
     conf = conf.replace("~/.local/share/ccprompt/ccprompt-prompt.sh", str(READER))
     conf = conf.replace("#(ccprompt refresh", f"#({command} refresh")

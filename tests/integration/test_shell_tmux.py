@@ -17,7 +17,11 @@ from pathlib import Path
 import pytest
 from harness import assert_no_secret
 
-from ccprompt import promptcache, shells
+from ccprompt.core.paths import executable_words
+from ccprompt.surfaces.shell import init as shells
+from ccprompt.surfaces.shell.quote import posix_quote
+from ccprompt.surfaces.shell.rcfile import init_line
+from harness.states import render_prompt_cache, write_prompt_cache
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by .ci/run")
 
@@ -105,7 +109,7 @@ class User:
         self.env.update(extra_env or {})
 
     def fresh_cache(self) -> None:
-        promptcache.write(str(self.state), {
+        write_prompt_cache(str(self.state), {
             "status": "degraded",
             "monitoring_enabled": True,
             "network": {"latency_ms": 990, "p95_latency_ms": 450},
@@ -114,7 +118,7 @@ class User:
 
     def init_command(self, shell: str, *options: str) -> str:
         """The README's line, with the command this checkout runs as."""
-        line = shells.init_line(shell)
+        line = init_line(shell)
         marker = f" init {shell}"
         return line.replace(marker, marker + "".join(" " + o for o in options))
 

@@ -1,7 +1,18 @@
 """Credential parsing (never executing rc files) and sanitising foreign text."""
 
-from ccprompt import credentials
-from ccprompt.render import network_segment, sanitize
+from ccprompt.core.model import MonitorState
+from ccprompt.core.paths import Paths
+from ccprompt.core.render import network_segment as _segment
+from ccprompt.core.text import sanitize
+from ccprompt.sources import credentials
+
+
+def resolve(env, home):
+    return credentials.resolve(Paths({**env, "HOME": home}))
+
+
+def network_segment(document, style="full"):
+    return _segment(MonitorState.from_json({"schema": 1, **document}) if document else None, style)
 
 
 def test_rc_exports_are_parsed_literally():
@@ -29,15 +40,15 @@ def test_values_only_a_shell_could_compute_are_refused():
 def test_resolve_order_and_secrecy(tmp_path):
     (tmp_path / ".zshrc").write_text("export ANTHROPIC_AUTH_TOKEN=from-zshrc\n")
     (tmp_path / ".bashrc").write_text("export ANTHROPIC_AUTH_TOKEN=from-bashrc\nexport ANTHROPIC_BASE_URL=https://b.example\n")
-    found = credentials.resolve({}, home=str(tmp_path))
+    found = resolve({}, str(tmp_path))
     assert found.source == "shell" and found.kind == "auth_token"
     assert found.auth_headers() == ["Authorization: Bearer from-zshrc"]
     assert found.base_url == "https://b.example" and found.endpoint == "https://b.example/v1/messages"
     assert "from-zshrc" not in repr(found) and "from-zshrc" not in str(found.describe())
-    env = credentials.resolve({"CLAUDE_CODE_OAUTH_TOKEN": "oauth"}, home=str(tmp_path))
+    env = resolve({"CLAUDE_CODE_OAUTH_TOKEN": "oauth"}, str(tmp_path))
     assert env.source == "environment"
     assert env.auth_headers() == ["Authorization: Bearer oauth", "anthropic-beta: oauth-2025-04-20"]
-    none = credentials.resolve({}, home=str(tmp_path / "empty"))
+    none = resolve({}, str(tmp_path / "empty"))
     assert none.source == "none" and none.auth_headers() == [] and none.base_url == "https://api.anthropic.com"
 
 
@@ -66,3 +77,24 @@ def test_network_segment_styles():
     assert network_segment({"status": "healthy", "network": {"p95_latency_ms": 450}}) == "🟢 P95:450ms"
     assert network_segment(None) == "⚪ no probe yet"
     assert network_segment({"status": "weird"}) == "⚪ no probe yet"
+
+
+def test_settings_json_follows_claude_config_dir(tmp_path):
+    config_dir = tmp_path / "elsewhere"
+    config_dir.mkdir()
+    (config_dir / "settings.json").write_text('{"env": {"ANTHROPIC_API_KEY": "sk-from-config-dir"}}')
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / "settings.json").write_text('{"env": {"ANTHROPIC_API_KEY": "sk-from-home"}}')
+    found = resolve({"CLAUDE_CONFIG_DIR": str(config_dir)}, str(tmp_path))
+    assert found.source == "claude_settings"
+    assert found.auth_headers() == ["x-api-key: sk-from-config-dir"]
+    assert resolve({}, str(tmp_path)).auth_headers() == ["x-api-key: sk-from-home"]
+
+
+def test_sanitize_drops_c1_bidi_and_zero_width_characters():
+    assert sanitize("a\u0085b\u009cc") == "abc"
+    assert sanitize("\u2066x\u2069\u200ey\u200f\u061cz") == "xyz"
+    assert sanitize("join\u200dme\u200c") == "joinme"
+    assert sanitize("lone \ud800 surrogate") == "lone  surrogate"
+    assert sanitize("\x1bPdevice control\x1b\\after") == "after"
+    assert sanitize("osc52 \x1b]52;c;aGVsbG8=\x07done") == "osc52 done"

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ccprompt import doctor, historyview, metrics, watch
+from ccprompt.ops import history as historyview
+from ccprompt.ops import metrics as _metrics
+from ccprompt.ops.doctor import checks as doctor
+from ccprompt.ops.watch import plan as watch
+from harness.states import as_state
 
 
 # -- watch backoff -------------------------------------------------------------------
@@ -36,7 +40,7 @@ def test_a_short_interval_caps_even_the_first_retry():
 @pytest.mark.parametrize("value,expected", [("30", 30.0), (" 2.5 ", 2.5), ("soon", None), (None, None),
                                             ("0", None), ("-4", None)])
 def test_retry_after_is_read_from_the_recorded_probe(value, expected):
-    assert watch.retry_after_s({"network": {"retry_after": value}}) == expected
+    assert watch.retry_after_s(as_state({"network": {"retry_after": value}})) == expected
 
 
 # -- history ---------------------------------------------------------------------------
@@ -100,18 +104,18 @@ def test_exposition_escapes_label_values_and_parses():
     state = {"schema": 1, "status": "degraded", "api_config": {"endpoint": 'https://h/"q"\\x', "source": "shell"},
              "network": {"last_http_status": 429, "phases_ms": {"total": 12.5}}, "monitoring_state": {},
              "probe_counts": {"healthy": 3, "degraded": 1, "bogus": "x"}}
-    text = metrics.render(state, [], now_s=1000.0)
+    text = _metrics.render(as_state(state), [], now_s=1000.0)
     families = {f.name: f for f in text_string_to_metric_families(text)}
     info = families["ccprompt_info"].samples[0]
     assert info.labels["endpoint"] == 'https://h/"q"\\x'
     assert families["ccprompt_up"].samples[0].value == 1  # degraded still answers
     counts = {s.labels["result"]: s.value for s in families["ccprompt_probes"].samples}
-    assert counts == {"healthy": 3, "degraded": 1, "error": 0, "unknown": 0, "bogus": 0}
+    assert counts == {"healthy": 3, "degraded": 1, "error": 0, "unknown": 0}
     assert families["ccprompt_last_probe_phase_seconds"].samples[0].value == 0.0125
 
 
 def test_exposition_names_follow_the_conventions():
-    text = metrics.render(None, [], now_s=0.0)
+    text = _metrics.render(None, [], now_s=0.0)
     for line in text.splitlines():
         if line.startswith("# TYPE"):
             _, _, name, kind = line.split()
@@ -122,7 +126,7 @@ def test_exposition_names_follow_the_conventions():
 def test_last_success_comes_from_the_history():
     records = [{"epoch_ms": 1000, "status": "healthy"}, {"epoch_ms": 2000, "status": "error"},
                {"epoch_ms": 1500, "status": "degraded"}]
-    assert metrics.last_success_ms(records) == 1500
+    assert _metrics.last_success_ms(records) == 1500
 
 
 # -- doctor ----------------------------------------------------------------------------

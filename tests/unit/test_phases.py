@@ -1,6 +1,7 @@
 """Phase arithmetic from libcurl's cumulative timers, including the failure rules."""
 
-from ccprompt.probe import error_type_for, phases_from_timers, redact_url
+from ccprompt.core.text import redact_url
+from ccprompt.sources.probe import error_type_for, phases_from_timers
 
 OK = {"namelookup": 12000, "connect": 42000, "appconnect": 87000, "pretransfer": 88000,
       "starttransfer": 468000, "total": 470000}
@@ -65,3 +66,7 @@ def test_error_types():
 def test_proxy_credentials_are_redacted():
     assert redact_url("http://user:pw@proxy:3128") == "http://***@proxy:3128"
     assert redact_url("http://proxy:3128") == "http://proxy:3128"
+    for password in ("p@ss", "p:a:ss", "p%40ss", "@@", "a@b:c@d"):
+        shown = redact_url(f"https://user:{password}@gateway.example:8443/anthropic?x=1")
+        assert shown == "https://***@gateway.example:8443/anthropic?x=1", shown
+    assert redact_url("user:pw@host/path") == "***@host/path"

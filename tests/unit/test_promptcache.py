@@ -8,7 +8,42 @@ import threading
 
 import pytest
 
-from ccprompt import promptcache, render
+from ccprompt.core import promptcache as _promptcache
+from ccprompt.core import render as _render
+from ccprompt.core import store
+from harness.states import as_state, paths_for
+
+
+def _typed(document):
+    return as_state(document) if isinstance(document, dict) else None
+
+
+class promptcache:
+    """The cache's verbs on the test's plain documents (as monitoring.json holds them)."""
+
+    @staticmethod
+    def render(document):
+        return _promptcache.render(_typed(document))
+
+    @staticmethod
+    def write(home, document):
+        store.write_prompt_cache(paths_for(home), _typed(document))
+
+    @staticmethod
+    def read(home):
+        return store.read_prompt_cache(paths_for(home))
+
+
+class render:
+    ICONS = _render.ICONS
+
+    @staticmethod
+    def network_segment(document, style="full"):
+        return _render.network_segment(_typed(document), style)
+
+    @staticmethod
+    def unknown_reason(document):
+        return _render.unknown_reason(_typed(document))
 
 PROBE_MS = 1_795_000_000_123
 

@@ -1,10 +1,22 @@
 """Every probe window (SPEC §5) decided without sleeping: COLD > RED > GREEN."""
 
-from ccprompt.schedule import decide
+from ccprompt.core import schedule
+from ccprompt.core.config import Config
+from ccprompt.core.model import MonitorState, TranscriptScan
 
 NOW = 1_795_165_000_000  # ms
 CONFIG = {"green_interval_s": 300, "red_interval_s": 10, "cold_window_ms": 5000, "cold_quiet_s": 30}
 ERROR = {"error": {"code": 529}, "unresolved": True, "recent": True}
+
+
+def decide(now_ms, state, *, config, transcript=None, **kwargs):
+    """(kind, reason) from the scheduler, with the test's dicts turned into the typed values."""
+    checked = Config("test")
+    checked.values.update(config)
+    typed_state = MonitorState.from_json(state) if isinstance(state, dict) else state
+    scan = TranscriptScan(**transcript) if transcript else None
+    decision = schedule.decide(now_ms, typed_state, checked, transcript=scan, **kwargs)
+    return decision.kind, decision.reason
 
 
 def state(last_probe_ago_s=400, baseline_ago_s=400, cold=(), red_window=0, green_window=0):

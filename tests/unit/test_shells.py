@@ -8,7 +8,10 @@ import sys
 
 import pytest
 
-from ccprompt import promptcache, shells
+from ccprompt.core.paths import PROMPT_FILE, executable_words, package_parent
+from ccprompt.surfaces.shell import init as shells
+from ccprompt.surfaces.shell import rcfile
+from ccprompt.surfaces.shell.quote import fish_quote, posix_quote, quote_for
 
 
 @pytest.fixture
@@ -27,9 +30,16 @@ def home(tmp_path, monkeypatch):
 # -- command line ------------------------------------------------------------------------
 
 
+def parse_init_args(argv):
+    from ccprompt.cli import fast, table
+
+    command, _ = table.find(["init"])
+    return fast.parse(command, argv)
+
+
 def test_defaults_are_left_short_with_refresh():
-    options = shells.parse_init_args(["zsh"])
-    assert options == {"shell": "zsh", "position": "left", "style": "short", "refresh": True, "help": False}
+    options = parse_init_args(["zsh"])
+    assert options == {"shell": "zsh", "position": "left", "style": "short", "no_refresh": False}
 
 
 @pytest.mark.parametrize("argv", [
@@ -37,43 +47,40 @@ def test_defaults_are_left_short_with_refresh():
     ["fish", "--position=right", "--style=full", "--no-refresh"],
 ])
 def test_options_go_before_or_after_the_shell_in_either_spelling(argv):
-    options = shells.parse_init_args(argv)
-    assert (options["shell"], options["position"], options["style"], options["refresh"]) == (
-        "fish", "right", "full", False)
+    options = parse_init_args(argv)
+    assert (options["shell"], options["position"], options["style"], options["no_refresh"]) == (
+        "fish", "right", "full", True)
 
 
 def test_no_shell_named_leaves_detection_for_later():
-    assert shells.parse_init_args(["--style", "icon"])["shell"] is None
+    assert parse_init_args(["--style", "icon"])["shell"] is None
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["tcsh"], "unsupported shell 'tcsh'"),
-    (["bash", "zsh"], "unexpected argument 'zsh'"),
-    (["bash", "--position", "top"], "--position must be one of left, right, title, none"),
-    (["bash", "--style=huge"], "--style must be one of icon, short, full"),
-    (["bash", "--style"], "--style needs a value"),
-    (["bash", "--colour"], "unknown option '--colour'"),
+    (["tcsh"], "unsupported shell 'tcsh'; ccprompt supports bash, zsh and fish"),
+    (["bash", "zsh"], "unexpected extra argument (zsh)"),
+    (["bash", "--position", "top"], "'top' is not one of 'left', 'right', 'title', 'none'"),
+    (["bash", "--style=huge"], "'huge' is not one of 'icon', 'short', 'full'"),
+    (["bash", "--style"], "Option '--style' requires an argument"),
+    (["bash", "--colour"], "No such option: --colour"),
 ])
 def test_bad_command_lines_are_usage_errors_with_one_clear_line(argv, message):
-    with pytest.raises(shells.UsageError) as caught:
-        shells.parse_init_args(argv)
+    from ccprompt.core.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        parse_init_args(argv)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
 
 
-def test_init_main_reports_a_bad_call_on_stderr_only(capsys):
-    assert shells.init_main(["powershell"]) == 2
+def test_a_bad_init_call_says_so_on_stderr_only(capsys):
+    from ccprompt.entry import main
+
+    assert main(["init", "powershell"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith("ccprompt init: unsupported shell 'powershell'")
+    assert err == "ccprompt: unsupported shell 'powershell'; ccprompt supports bash, zsh and fish\n"
     assert err.count("\n") == 1
-
-
-def test_help_prints_usage(capsys):
-    assert shells.init_main(["--help"]) == 0
-    out, _ = capsys.readouterr()
-    assert out.startswith("Usage: ccprompt init [bash|zsh|fish]")
-    assert 'eval "$(ccprompt init zsh)"' in out
 
 
 # -- the executable the hook runs ----------------------------------------------------------
@@ -84,15 +91,15 @@ def test_a_console_script_named_ccprompt_is_embedded_by_absolute_path(tmp_path, 
     launcher.parent.mkdir()
     launcher.write_text("#!/bin/sh\n")
     monkeypatch.chdir(tmp_path)
-    assert shells.executable_words("bin/ccprompt") == [str(launcher)]
+    assert executable_words("bin/ccprompt") == [str(launcher)]
 
 
 @pytest.mark.parametrize("argv0", ["/nonexistent/ccprompt", "/usr/bin/pytest", "-c", ""])
 def test_otherwise_the_interpreter_runs_the_module(argv0):
-    words = shells.executable_words(argv0)
+    words = executable_words(argv0)
     assert words[-3:] == [sys.executable, "-m", "ccprompt"]
     if len(words) > 3:  # a source checkout: the package is found through PYTHONPATH
-        assert words[1] == f"PYTHONPATH={shells._package_parent()}"
+        assert words[1] == f"PYTHONPATH={package_parent()}"
         assert os.path.basename(words[0]) == "env"
 
 
@@ -101,14 +108,14 @@ def test_otherwise_the_interpreter_runs_the_module(argv0):
 
 @pytest.mark.parametrize("word", ["/usr/local/bin/ccprompt", "PYTHONPATH=/a/b", "-m"])
 def test_plain_words_stay_bare(word):
-    assert shells.posix_quote(word) == word
-    assert shells.fish_quote(word) == word
+    assert posix_quote(word) == word
+    assert fish_quote(word) == word
 
 
 def test_awkward_words_are_single_quoted_for_each_shell():
     word = "/opt/my app/it's $HOME\\bin"
-    assert shells.posix_quote(word) == "'/opt/my app/it'\\''s $HOME\\bin'"
-    assert shells.fish_quote(word) == "'/opt/my app/it\\'s $HOME\\\\bin'"
+    assert posix_quote(word) == "'/opt/my app/it'\\''s $HOME\\bin'"
+    assert fish_quote(word) == "'/opt/my app/it\\'s $HOME\\\\bin'"
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -118,8 +125,8 @@ def test_awkward_words_are_single_quoted_for_each_shell():
 def test_the_script_embeds_executable_cache_and_interval(shell, tmp_path):
     exe = ["/opt/cc prompt/bin/ccprompt"]
     script = shells.render_script(shell, "left", "full", True, 120, exe, str(tmp_path / "state"))
-    assert shells.quote_for(shell)(exe[0]) in script
-    assert shells.quote_for(shell)(promptcache.path(str(tmp_path / "state"))) in script
+    assert quote_for(shell)(exe[0]) in script
+    assert quote_for(shell)(str(tmp_path / "state" / PROMPT_FILE)) in script
     assert "120" in script
     assert f"ccprompt init {shell} --position left --style full" in script
     assert "refresh </dev/null" in script
@@ -202,8 +209,8 @@ def test_an_unwritable_state_directory_still_prints_the_script(home, monkeypatch
     assert "__ccprompt_hook" in shells.init_script("bash")
 
 
-@pytest.mark.parametrize("value, expected", [(5, 10), (60, 60), (10**9, 86400), ("soon", 300)])
-def test_refresh_interval_is_bounded(home, value, expected):
+@pytest.mark.parametrize("value, expected", [(5, 300), (60, 60), (10**9, 300), ("soon", 300)])
+def test_refresh_interval_out_of_range_falls_back_to_the_default(home, value, expected):
     config = home / ".config" / "ccprompt" / "config.toml"
     config.parent.mkdir(parents=True)
     rendered = f'"{value}"' if isinstance(value, str) else str(value)
@@ -217,19 +224,19 @@ def test_refresh_interval_is_bounded(home, value, expected):
 def test_install_appends_a_marked_block_to_the_rc_file(home, capsys):
     rc = home / ".zshrc"
     rc.write_text("export EDITOR=vim")  # no final newline
-    assert shells.install_shell("zsh") == 0
+    assert rcfile.install_shell("zsh") == 0
     text = rc.read_text()
     assert text.startswith("export EDITOR=vim\n\n# >>> ccprompt >>>\n")
     assert text.endswith("# <<< ccprompt <<<\n")
-    assert shells.init_line("zsh") in text
+    assert rcfile.init_line("zsh") in text
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and f"added the ccprompt block to {rc}" in out
 
 
 def test_install_is_idempotent(home, capsys):
-    assert shells.install_shell("bash") == 0
+    assert rcfile.install_shell("bash") == 0
     once = (home / ".bashrc").read_text()
-    assert shells.install_shell("bash") == 0
+    assert rcfile.install_shell("bash") == 0
     assert (home / ".bashrc").read_text() == once
     assert "nothing to change" in capsys.readouterr().out.splitlines()[-1]
 
@@ -237,7 +244,7 @@ def test_install_is_idempotent(home, capsys):
 def test_install_updates_an_outdated_block_in_place(home):
     rc = home / ".bashrc"
     rc.write_text("alias ll='ls -l'\n# >>> ccprompt >>>\neval \"$(old/ccprompt init bash)\"\n# <<< ccprompt <<<\nexport A=1\n")
-    assert shells.install_shell("bash") == 0
+    assert rcfile.install_shell("bash") == 0
     text = rc.read_text()
     assert "old/ccprompt" not in text
     assert text.startswith("alias ll='ls -l'\n# >>> ccprompt >>>\n")
@@ -246,14 +253,14 @@ def test_install_updates_an_outdated_block_in_place(home):
 
 
 def test_fish_goes_to_config_fish_created_with_its_directory(home):
-    assert shells.install_shell("fish") == 0
+    assert rcfile.install_shell("fish") == 0
     config = home / ".config" / "fish" / "config.fish"
     assert config.read_text().splitlines()[2].endswith("init fish | source")
 
 
 def test_zdotdir_is_respected(home, monkeypatch, tmp_path):
     monkeypatch.setenv("ZDOTDIR", str(tmp_path / "zdot"))
-    assert shells.install_shell("zsh") == 0
+    assert rcfile.install_shell("zsh") == 0
     assert (tmp_path / "zdot" / ".zshrc").exists()
     assert not (home / ".zshrc").exists()
 
@@ -265,38 +272,38 @@ def test_a_symlinked_rc_file_stays_a_symlink_and_keeps_its_mode(home, tmp_path):
     real.write_text("# mine\n")
     real.chmod(0o640)
     (home / ".bashrc").symlink_to(real)
-    assert shells.install_shell("bash") == 0
+    assert rcfile.install_shell("bash") == 0
     assert (home / ".bashrc").is_symlink()
     assert ">>> ccprompt >>>" in real.read_text()
     assert stat.S_IMODE(real.stat().st_mode) == 0o640
 
 
 def test_dry_run_shows_the_block_and_writes_nothing(home, capsys):
-    assert shells.install_shell("zsh", dry_run=True) == 0
+    assert rcfile.install_shell("zsh", dry_run=True) == 0
     assert not (home / ".zshrc").exists()
     out = capsys.readouterr().out
     assert "would add the ccprompt block to" in out
-    assert shells.init_line("zsh") in out
+    assert rcfile.init_line("zsh") in out
 
 
 def test_uninstall_removes_exactly_the_block(home, capsys):
     rc = home / ".zshrc"
     original = "export EDITOR=vim\n"
     rc.write_text(original)
-    shells.install_shell("zsh")
-    assert shells.uninstall_shell("zsh") == 0
+    rcfile.install_shell("zsh")
+    assert rcfile.uninstall_shell("zsh") == 0
     assert rc.read_text() == original
     assert "removed the ccprompt block" in capsys.readouterr().out
-    assert shells.uninstall_shell("zsh") == 0
+    assert rcfile.uninstall_shell("zsh") == 0
     assert "nothing to remove" in capsys.readouterr().out
     assert rc.read_text() == original
 
 
 def test_uninstall_dry_run_keeps_the_file(home, capsys):
-    shells.install_shell("fish")
+    rcfile.install_shell("fish")
     config = home / ".config" / "fish" / "config.fish"
     before = config.read_text()
-    assert shells.uninstall_shell("fish", dry_run=True) == 0
+    assert rcfile.uninstall_shell("fish", dry_run=True) == 0
     assert config.read_text() == before
     assert "would remove the ccprompt block" in capsys.readouterr().out
 
@@ -305,15 +312,15 @@ def test_a_damaged_block_is_reported_not_cut(home, capsys):
     rc = home / ".bashrc"
     damaged = "# >>> ccprompt >>>\neval \"$(ccprompt init bash)\"\nexport IMPORTANT=1\n"
     rc.write_text(damaged)
-    assert shells.install_shell("bash") == 1
-    assert shells.uninstall_shell("bash") == 1
+    assert rcfile.install_shell("bash") == 1
+    assert rcfile.uninstall_shell("bash") == 1
     assert rc.read_text() == damaged
     assert "has no matching" in capsys.readouterr().err
 
 
 def test_an_unsupported_shell_is_a_usage_error(home, capsys):
-    assert shells.install_shell("tcsh") == 2
-    assert shells.uninstall_shell("csh") == 2
+    assert rcfile.install_shell("tcsh") == 2
+    assert rcfile.uninstall_shell("csh") == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("unsupported shell") == 2

@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from ccprompt import transcript
+from ccprompt.sources import transcript
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NOW = transcript.parse_timestamp("2026-11-20T09:05:00Z")
@@ -15,25 +15,25 @@ NOW = transcript.parse_timestamp("2026-11-20T09:05:00Z")
 
 def test_unresolved_529():
     scan = transcript.scan(str(FIXTURES / "transcript-529.jsonl"), 64, now_s=NOW)
-    assert scan["error"]["code"] == 529
-    assert scan["error"]["type"] == "overloaded_error"
-    assert scan["error"]["message"] == "Overloaded"
-    assert scan["error"]["timestamp"].startswith("2026-11-20T")
-    assert scan["unresolved"] and scan["recent"]
+    assert scan.error["code"] == 529
+    assert scan.error["type"] == "overloaded_error"
+    assert scan.error["message"] == "Overloaded"
+    assert scan.error["timestamp"].startswith("2026-11-20T")
+    assert scan.unresolved and scan.recent
 
 
 def test_recovered_and_ok():
     recovered = transcript.scan(str(FIXTURES / "transcript-recovered.jsonl"), 64, now_s=NOW)
-    assert recovered["error"]["code"] == 529 and not recovered["unresolved"]
+    assert recovered.error["code"] == 529 and not recovered.unresolved
     ok = transcript.scan(str(FIXTURES / "transcript-ok.jsonl"), 64, now_s=NOW)
-    assert ok["error"] is None
-    assert ok["usage_tokens"] == 6 + 800 + 52000
-    assert ok["model"] == "claude-sonnet-4-5-20250929"
+    assert ok.error is None
+    assert ok.usage_tokens == 6 + 800 + 52000
+    assert ok.model == "claude-sonnet-4-5-20250929"
 
 
 def test_old_error_is_not_recent():
     scan = transcript.scan(str(FIXTURES / "transcript-529.jsonl"), 64, now_s=NOW + 3600)
-    assert scan["unresolved"] and not scan["recent"]
+    assert scan.unresolved and not scan.recent
 
 
 def test_text_fallback_without_the_flag(tmp_path):
@@ -42,7 +42,7 @@ def test_text_fallback_without_the_flag(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text(json.dumps(entry) + "\n")
     scan = transcript.scan(str(path), 64, now_s=NOW)
-    assert scan["error"]["code"] == 500 and scan["error"]["type"] == "api_error" and scan["unresolved"]
+    assert scan.error["code"] == 500 and scan.error["type"] == "api_error" and scan.unresolved
 
 
 def test_parse_api_error_variants():
@@ -58,7 +58,7 @@ def test_bad_lines_are_skipped(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text("{broken\n" + "x" * 100 + "\n" + good)
     scan = transcript.scan(str(path), 64, now_s=NOW)
-    assert scan["skipped"] == 2 and scan["error"]["code"] == 529
+    assert scan.skipped == 2 and scan.error["code"] == 529
 
 
 def test_only_the_tail_is_read(tmp_path):
@@ -68,8 +68,8 @@ def test_only_the_tail_is_read(tmp_path):
         handle.write(error_line + "\n")  # early error, far outside the tail
         handle.write(("{\"type\": \"user\"}\n") * 20000)
     scan = transcript.scan(str(path), 4, now_s=NOW)
-    assert scan["error"] is None
-    assert scan["lines"] < 300  # 4 KB worth of lines, the partial first one dropped
+    assert scan.error is None
+    assert scan.lines < 300  # 4 KB worth of lines, the partial first one dropped
 
 
 def _rchar() -> int:
@@ -91,7 +91,7 @@ def test_a_one_gigabyte_transcript_costs_the_same(tmp_path):
     before = _rchar()
     scan = transcript.scan(str(big), 64, now_s=NOW)
     read = _rchar() - before
-    assert scan["error"]["code"] == 529 and scan["unresolved"]
+    assert scan.error["code"] == 529 and scan.unresolved
     assert read <= 64 * 1024 + 4096, f"read {read} bytes of a 1 GB file"
     started = time.perf_counter()
     for _ in range(20):

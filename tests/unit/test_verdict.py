@@ -2,7 +2,7 @@
 
 import pytest
 
-from ccprompt.verdict import judge, nearest_rank, probe_timeout_ms
+from ccprompt.core.verdict import judge, nearest_rank, probe_timeout_ms
 
 SAMPLES = [400, 410, 420, 430, 440, 450, 460, 470, 480, 500]  # P80 = 470 (8th), P95 = 500 (10th)
 

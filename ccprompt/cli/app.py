@@ -1,0 +1,117 @@
+"""The Typer app, built from the option table: help text, and parsing for the less frequent commands.
+
+It only translates argv into a call of the command's function. Usage errors come out as
+one plain line and exit 2, like the fast parser's; never a box.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Optional
+
+import typer
+
+from ccprompt import __version__
+from ccprompt.cli.fast import convert
+from ccprompt.cli.table import COMMANDS, Command, Param
+from ccprompt.core.errors import UsageError
+
+try:  # Typer 0.20 and later carry their own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older Typer with click installed
+    from click import exceptions as click_errors
+
+GROUP_HELP = {
+    "install": "Wire ccprompt into Claude Code or a shell.",
+    "uninstall": "Remove what `ccprompt install` added.",
+}
+
+
+def _typer_param(param: Param):
+    """(annotation, default) for one table entry: flags are bools, everything else text that
+    `fast.convert` checks, so both parsers accept and refuse exactly the same values."""
+    if param.kind == "flag":
+        return bool, typer.Option(param.default, *param.flags, help=param.help, hidden=param.hidden)
+    shown = None if param.default is None else str(param.default)
+    if param.positional:
+        return Optional[str], typer.Argument(shown, help=param.help, metavar=param.shown_metavar,
+                                             show_default=False)
+    return Optional[str], typer.Option(shown, *param.flags, help=param.help, hidden=param.hidden,
+                                       metavar=param.shown_metavar, show_default=shown is not None)
+
+
+def _callback(command: Command):
+    def call(**kwargs):
+        values = {}
+        for param in command.params:
+            value = kwargs.get(param.name)
+            if param.kind != "flag" and isinstance(value, str) and value != _shown_default(param):
+                shown = param.flags[0] if param.flags else param.name.upper()
+                value = convert(param, value, shown)
+            elif param.kind != "flag":
+                value = param.default
+            values[param.name] = value
+        raise typer.Exit(command.function()(**values))
+
+    parameters = []
+    for param in command.params:
+        annotation, default = _typer_param(param)
+        parameters.append(inspect.Parameter(param.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                            annotation=annotation))
+    call.__signature__ = inspect.Signature(parameters)
+    call.__doc__ = command.help
+    call.__name__ = command.words[-1]
+    return call
+
+
+def _shown_default(param: Param):
+    return None if param.default is None else str(param.default)
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"ccprompt {__version__}")
+        raise typer.Exit()
+
+
+def build() -> typer.Typer:
+    app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                      rich_markup_mode=None, help="Claude API health in Claude Code's status line and your shell prompt.")
+
+    @app.callback()
+    def main(version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                          help="Show the version.")):
+        """ccprompt: is the path to the Claude API healthy, and if not, why?"""
+
+    groups = {}
+    for command in COMMANDS:
+        target = app
+        if len(command.words) == 2:
+            group = command.words[0]
+            if group not in groups:
+                groups[group] = typer.Typer(no_args_is_help=True, help=GROUP_HELP.get(group, ""))
+                app.add_typer(groups[group], name=group)
+            target = groups[group]
+        target.command(command.words[-1], help=command.help)(_callback(command))
+    return app
+
+
+def click_command(app: typer.Typer | None = None):
+    return typer.main.get_command(app or build())
+
+
+def run(argv: list) -> int:
+    """Parse with Typer and run; a usage error becomes UsageError (one line, exit 2)."""
+    command = click_command()
+    try:
+        result = command.main(args=list(argv) or ["--help"], prog_name="ccprompt", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else "")
+        return 0
+    except click_errors.UsageError as exc:
+        raise UsageError(exc.format_message()) from None
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    except typer.Exit as exc:
+        return exc.exit_code
+    return result if isinstance(result, int) else 0

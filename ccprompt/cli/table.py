@@ -1,0 +1,150 @@
+"""The one option table: every command, its parameters and help, declared once.
+
+Both parsers read it: `cli.fast` (standard library, for the commands that run on every
+prompt or redraw) and `cli.app` (Typer, for help and everything else). A test walks
+the Typer app and compares it with this table.
+"""
+
+from __future__ import annotations
+
+
+class Param:
+    """One option (`flags` set) or positional argument (`flags` empty)."""
+
+    __slots__ = ("name", "flags", "kind", "default", "help", "choices", "low", "high", "metavar", "hidden",
+                 "invalid")
+
+    def __init__(self, name, flags=(), kind="str", default=None, help="", choices=None, low=None, high=None,
+                 metavar=None, hidden=False, invalid=None):
+        self.name, self.flags, self.kind, self.default, self.help = name, tuple(flags), kind, default, help
+        self.choices, self.low, self.high, self.metavar, self.hidden = choices, low, high, metavar, hidden
+        self.invalid = invalid  # the message for a value outside `choices`, with {value}
+
+    @property
+    def shown_metavar(self) -> str:
+        if self.metavar:
+            return self.metavar
+        if self.choices:
+            return "[" + "|".join(self.choices) + "]"
+        return {"int": "INTEGER", "float": "NUMBER"}.get(self.kind, "TEXT")
+
+    @property
+    def positional(self) -> bool:
+        return not self.flags
+
+
+class Command:
+    """`words` is the command as typed (`("install", "shell")`); `target` is `module:function`."""
+
+    __slots__ = ("words", "target", "help", "params", "fast")
+
+    def __init__(self, words, target, help, params=(), fast=False):
+        self.words, self.target, self.help, self.params, self.fast = tuple(words), target, help, tuple(params), fast
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.words)
+
+    def function(self):
+        import importlib
+
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+SHELLS = ("bash", "zsh", "fish")
+STYLES = ("icon", "short", "full")
+POSITIONS = ("left", "right", "title", "none")
+_SHELL_ARG = Param("shell", kind="choice", choices=SHELLS, help="bash, zsh or fish (detected when omitted).",
+                   invalid="unsupported shell {value!r}; ccprompt supports bash, zsh and fish")
+_DRY_RUN = Param("dry_run", ("--dry-run",), "flag", False, "Show the change only.")
+
+COMMANDS = (
+    Command(("probe",), "ccprompt.commands.probe:probe",
+            "Probe the API now and record the result.\n\n"
+            "Exit 0: the API answered and is healthy or degraded; 1: error; 2: usage or config error.",
+            (
+                Param("verbose", ("--verbose", "-v"), "flag", False, "Phase waterfall and every fact behind the verdict."),
+                Param("as_json", ("--json",), "flag", False, "Print the outcome as one JSON object."),
+                Param("timeout_ms", ("--timeout-ms",), "int", None, "Give up after this many milliseconds.",
+                      low=1, high=60000, metavar="MS"),
+                Param("no_write", ("--no-write",), "flag", False, "Do not record the result."),
+            ), fast=True),
+    Command(("statusline",), "ccprompt.commands.statusline:statusline",
+            "Claude Code's statusLine command: reads the session JSON on stdin, prints the line.",
+            (Param("sync", ("--sync",), "flag", False, "Wait for a due probe instead of detaching it."),),
+            fast=True),
+    Command(("status",), "ccprompt.commands.status:status", "Show the current state without probing.",
+            (
+                Param("as_json", ("--json",), "flag", False, "Print the whole state as JSON."),
+                Param("style", ("--style",), "choice", "full", "icon, short or full.", choices=STYLES),
+            ), fast=True),
+    Command(("refresh",), "ccprompt.commands.refresh:refresh",
+            "Run the scheduler once: probe if one is due, under the cross-process lock.",
+            (
+                Param("sync", ("--sync",), "flag", False, "Wait for the lock and the probe, and say what happened."),
+                Param("session", ("--session",), "str", None, hidden=True),
+                Param("duration_ms", ("--duration-ms",), "int", None, hidden=True, low=0),
+                Param("transcript", ("--transcript",), "str", None, hidden=True),
+                Param("model", ("--model",), "str", None, hidden=True),
+            ), fast=True),
+    Command(("init",), "ccprompt.commands.init:init",
+            'Print the shell integration script: eval "$(ccprompt init zsh)".',
+            (
+                _SHELL_ARG,
+                Param("position", ("--position",), "choice", "left",
+                      "Where the segment goes: left, right, title or none.", choices=POSITIONS),
+                Param("style", ("--style",), "choice", "short", "icon, short or full.", choices=STYLES),
+                Param("no_refresh", ("--no-refresh",), "flag", False, "Never start a background refresh."),
+            ), fast=True),
+    Command(("install", "statusline"), "ccprompt.commands.install:install_statusline",
+            "Point Claude Code's statusLine at ccprompt (keeps every other setting, backs up the file).",
+            (_DRY_RUN,)),
+    Command(("uninstall", "statusline"), "ccprompt.commands.install:uninstall_statusline",
+            "Remove ccprompt's statusLine entry from Claude Code's settings.", (_DRY_RUN,)),
+    Command(("install", "shell"), "ccprompt.commands.install:install_shell",
+            "Add the init line to your shell's rc file, in a marked block.", (_SHELL_ARG, _DRY_RUN)),
+    Command(("uninstall", "shell"), "ccprompt.commands.install:uninstall_shell",
+            "Remove ccprompt's marked block from your shell's rc file.", (_SHELL_ARG, _DRY_RUN)),
+    Command(("watch",), "ccprompt.commands.watch:watch",
+            "Keep the state fresh: probe every interval, back off on failure, share the lock with everything "
+            "else.\n\nExit 0 when stopped by SIGTERM, SIGINT or SIGHUP; 1 when another watch is already running. "
+            "With --once: 0 healthy or degraded, 1 error, 2 nothing could be probed, 128+N stopped by signal N.",
+            (
+                Param("interval", ("--interval",), "float", None,
+                      "Seconds between probes while healthy (default 300, or [watch] interval_s in the config).",
+                      low=1.0, metavar="SECONDS"),
+                Param("once", ("--once",), "flag", False, "Probe once (or adopt a probe that just finished) and exit."),
+                Param("as_json", ("--json",), "flag", False, "Progress on stderr as JSON lines."),
+                Param("textfile", ("--textfile",), "str", None, "Rewrite DIR/ccprompt.prom after every probe.",
+                      metavar="DIR"),
+                Param("retry_s", ("--retry-s",), "float", 10.0, hidden=True, low=0.01),
+            )),
+    Command(("history",), "ccprompt.commands.history:history",
+            "Recent probes: a sparkline of Total latency, P50, P95 and error rate, then a table.",
+            (
+                Param("since", ("--since",), "str", "1h", "How far back: 90s, 30m, 1h, 1h30m, 2d, 1w or all.",
+                      metavar="DURATION"),
+                Param("as_json", ("--json",), "flag", False, "The period's figures and records as JSON."),
+                Param("limit", ("--limit",), "int", 50, "Table rows to show, newest last (0: all).", low=0),
+            )),
+    Command(("metrics",), "ccprompt.commands.metrics:metrics",
+            "Prometheus text exposition of the state and the history.",
+            (Param("textfile", ("--textfile",), "str", None,
+                   "Write DIR/ccprompt.prom atomically (node_exporter textfile collector) instead of printing.",
+                   metavar="DIR"),)),
+    Command(("doctor",), "ccprompt.commands.doctor:doctor",
+            "Check every link to the API (credential, DNS, proxy, CA, TCP, TLS, probe, files, clock).\n\n"
+            "Each line is ✓, ! or ✗ with a fix. Exit 0 when nothing is ✗, 1 otherwise. "
+            "The probe it makes is not recorded.",
+            (Param("as_json", ("--json",), "flag", False, "The same checks as one JSON object."),)),
+)
+
+
+def find(argv: list):
+    """The command named at the start of argv and the remaining arguments, or (None, argv)."""
+    for command in COMMANDS:
+        n = len(command.words)
+        if tuple(argv[:n]) == command.words:
+            return command, argv[n:]
+    return None, argv

@@ -1,0 +1,1 @@
+"""One typed function per command, returning an exit code; both parsers call these."""

@@ -1,0 +1,310 @@
+"""Every file ccprompt writes or reads from a place it does not control goes through here.
+
+- Writes never follow a symlink (`O_NOFOLLOW`); temp files get `O_EXCL` and an
+  unpredictable name, and only a file just created is ever chmod-ed (through its fd).
+- Directories ccprompt creates are 0700 whatever the umask, and a state directory
+  another user could write to is refused (`unsafe_dir`).
+- Reads of foreign files (transcripts, `.git/HEAD`, caches) open with `O_NONBLOCK`,
+  accept only regular files, and are capped in size, so a FIFO or a device never hangs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+TEMP_SUFFIX = ".tmp"
+TEMP_MAX_AGE_S = 60
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def private_dir(path: str) -> str:
+    """Create `path` (and missing parents) as 0700 directories; return it.
+
+    An existing directory is left as it is: its owner and mode are `unsafe_dir`'s business.
+    """
+    missing = []
+    probe = os.path.abspath(path)
+    while not os.path.isdir(probe):
+        missing.append(probe)
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(directory, 0o700)  # just created by us: the umask must not widen or narrow it
+    return path
+
+
+def unsafe_dir(path: str, uid: int | None = None) -> str | None:
+    """Why `path` must not hold ccprompt's state, or None when it is fine (or missing).
+
+    A directory owned by someone else, or writable by group or others, lets another local
+    user plant caches that a shell evaluates, or symlinks that redirect our writes.
+    """
+    uid = os.getuid() if uid is None else uid
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot check {path}: {exc.strerror}"
+    import stat
+
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{path} is not a directory"
+    if info.st_uid != uid:
+        return f"{path} belongs to another user (uid {info.st_uid})"
+    if info.st_mode & 0o022:
+        return f"{path} is writable by others (mode {info.st_mode & 0o777:o}); fix: chmod 700 {path}"
+    return None
+
+
+def _temp_name(path: str) -> str:
+    directory, name = os.path.split(path)
+    return os.path.join(directory or ".", f".{name}.{os.urandom(6).hex()}{TEMP_SUFFIX}")
+
+
+def encode(text: str) -> bytes:
+    """UTF-8 that never raises: a lone surrogate from a server becomes U+FFFD."""
+    return text.encode("utf-8", "replace")
+
+
+def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Write a file so readers see the old or the new content, never a mix.
+
+    A new temp file in the same directory (O_EXCL, O_NOFOLLOW, random name), written in
+    full and fsynced, then renamed over the target. Renaming replaces a symlink at `path`
+    itself, never its target. On any failure the temp file is removed.
+    """
+    directory = os.path.dirname(path) or "."
+    temp = _temp_name(path)
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def sweep_temps(directory: str, now_s: float | None = None, max_age_s: float = TEMP_MAX_AGE_S) -> int:
+    """Remove our own temp files left by a killed writer, once they are a minute old."""
+    now_s = time.time() if now_s is None else now_s
+    removed = 0
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    for name in names:
+        if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+            continue
+        path = os.path.join(directory, name)
+        try:
+            info = os.lstat(path)
+            if info.st_uid == os.getuid() and now_s - info.st_mtime > max_age_s:
+                os.unlink(path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def open_append(path: str) -> int:
+    """An O_APPEND descriptor for a regular file of ours; never follows a symlink or blocks on a FIFO."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | _NONBLOCK | _CLOEXEC, 0o600)
+    import stat
+
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    return fd
+
+
+def append_line(path: str, line: bytes, limit_bytes: int) -> None:
+    """Append one line; first move the file to `<path>.1` if the line would pass the limit.
+
+    So the file and its one rotated predecessor never hold more than twice the limit.
+    """
+    try:
+        if os.lstat(path).st_size + len(line) > limit_bytes:
+            os.replace(path, path + ".1")
+    except OSError:
+        pass
+    fd = open_append(path)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def append_jsonl(path: str, record: dict, limit_bytes: int) -> None:
+    """Append one JSON line (see `append_line`)."""
+    import json
+
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+    append_line(path, encode(text + "\n"), limit_bytes)
+
+
+def read_regular(path: str, limit: int) -> bytes:
+    """At most `limit` bytes of a regular file. Raises OSError for anything else.
+
+    O_NONBLOCK makes opening a FIFO return at once; fstat then refuses it, and devices.
+    """
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        chunks = []
+        left = limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_tail(path: str, limit: int) -> tuple[bytes, bool]:
+    """The last `limit` bytes of a regular file, and whether the file is longer than that."""
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    try:
+        import stat
+
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        start = max(0, info.st_size - limit)
+        os.lseek(fd, start, os.SEEK_SET)
+        chunks = []
+        left = limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks), start > 0
+    finally:
+        os.close(fd)
+
+
+class FileLock:
+    """An exclusive flock on a file of ours, which records the holder's pid.
+
+    Closing the descriptor drops the lock, so a killed holder never leaves it taken.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = None
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _CLOEXEC, 0o600)
+
+    def acquire(self, blocking: bool = True, timeout_s: float | None = None) -> bool:
+        import fcntl
+
+        fd = self._open()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not blocking or (deadline is not None and time.monotonic() >= deadline):
+                    os.close(fd)
+                    return False
+                time.sleep(0.02)
+        self.fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # a full disk still leaves the lock itself working
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            try:
+                os.ftruncate(self.fd, 0)  # no pid left behind to mislead a reader
+            except OSError:
+                pass
+            os.close(self.fd)
+            self.fd = None
+
+    def holder(self) -> int | None:
+        """The pid written by whoever holds the lock now (0 if unknown), or None when it is free."""
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return None  # nobody holds it
+            except BlockingIOError:
+                pass
+            # The holder writes its pid just after locking; give it a moment if we raced it.
+            for _ in range(10):
+                text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                if text.isdigit():
+                    return int(text)
+                time.sleep(0.02)
+            return 0
+        finally:
+            os.close(fd)
+
+    def is_free(self) -> bool:
+        return self.holder() is None
+
+    def touch(self) -> None:
+        """Stamp the lock file's mtime: a record that needs no free disk space."""
+        try:
+            os.utime(self.path)
+        except OSError:
+            pass
+
+    def stamped_at(self) -> float:
+        try:
+            return os.stat(self.path).st_mtime
+        except OSError:
+            return 0.0
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()

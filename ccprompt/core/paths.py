@@ -1,0 +1,126 @@
+"""Every path ccprompt uses, resolved once from one environment.
+
+HOME, `CCPROMPT_HOME`, `CLAUDE_CONFIG_DIR`, `CCPROMPT_CONFIG` and the XDG variables are
+read here and nowhere else, so the credential lookup, `install statusline` and doctor
+all agree on which `settings.json` and which state directory they mean.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+STATE_FILE = "monitoring.json"
+PROMPT_FILE = "prompt"
+HISTORY_FILE = "history.jsonl"
+DEBUG_FILE = "debug.log"
+LOCK_FILE = "probe.lock"
+WATCH_PID_FILE = "watch.pid"
+REQUESTS_FILE = "requests.jsonl"
+CONFIG_CACHE_FILE = "config.cache.json"
+
+
+class Paths:
+    """The files and directories of one environment (os.environ unless given)."""
+
+    __slots__ = ("env", "home", "state_dir", "claude_dir", "config_file", "config_home", "data_home")
+
+    def __init__(self, env=None):
+        env = os.environ if env is None else env
+        self.env = env
+        self.home = env.get("HOME") or os.path.expanduser("~")
+        configured = env.get("CCPROMPT_HOME")
+        if configured:
+            self.state_dir = os.path.abspath(self.expand(configured))
+        else:
+            self.state_dir = os.path.join(self.home, ".claude", "ccprompt")
+        claude = env.get("CLAUDE_CONFIG_DIR")
+        self.claude_dir = os.path.abspath(self.expand(claude)) if claude else os.path.join(self.home, ".claude")
+        self.config_home = env.get("XDG_CONFIG_HOME") or os.path.join(self.home, ".config")
+        self.data_home = env.get("XDG_DATA_HOME") or os.path.join(self.home, ".local", "share")
+        if env.get("CCPROMPT_CONFIG"):
+            self.config_file = self.expand(env["CCPROMPT_CONFIG"])
+        else:
+            self.config_file = os.path.join(self.config_home, "ccprompt", "config.toml")
+
+    def expand(self, path: str) -> str:
+        """`~` against this environment's HOME, not the process's."""
+        if path == "~" or path.startswith("~/"):
+            return self.home + path[1:]
+        return path
+
+    def in_state(self, name: str) -> str:
+        return os.path.join(self.state_dir, name)
+
+    @property
+    def state_file(self) -> str:
+        return self.in_state(STATE_FILE)
+
+    @property
+    def prompt_file(self) -> str:
+        return self.in_state(PROMPT_FILE)
+
+    @property
+    def history_file(self) -> str:
+        return self.in_state(HISTORY_FILE)
+
+    @property
+    def debug_file(self) -> str:
+        return self.in_state(DEBUG_FILE)
+
+    @property
+    def lock_file(self) -> str:
+        return self.in_state(LOCK_FILE)
+
+    @property
+    def watch_pid_file(self) -> str:
+        return self.in_state(WATCH_PID_FILE)
+
+    @property
+    def init_dir(self) -> str:
+        return self.in_state("init")
+
+    @property
+    def claude_settings(self) -> str:
+        """Claude Code's user settings: `$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`."""
+        return os.path.join(self.claude_dir, "settings.json")
+
+    def rc_file(self, shell: str) -> str:
+        """The rc file a shell's init line belongs in."""
+        if shell == "zsh":
+            return os.path.join(self.env.get("ZDOTDIR") or self.home, ".zshrc")
+        if shell == "bash":
+            return os.path.join(self.home, ".bashrc")
+        return os.path.join(self.config_home, "fish", "config.fish")
+
+
+def package_parent() -> str:
+    """The directory that holds the `ccprompt` package."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def executable_words(argv0: str | None = None, env=None) -> list[str]:
+    """How to run this ccprompt again, as separate words.
+
+    The console script itself when we were started through it (an existing file named
+    `ccprompt`), else `<python> -m ccprompt`. When the package is importable only
+    because of the current directory or PYTHONPATH (a source checkout), PYTHONPATH is
+    set through `env` so the command works from any directory and any environment.
+    """
+    env = os.environ if env is None else env
+    if argv0 is None:
+        argv0 = sys.argv[0] if sys.argv else ""
+    if argv0 and os.path.basename(argv0) == "ccprompt":
+        path = os.path.abspath(argv0)
+        if os.path.isfile(path):
+            return [path]
+    words = [sys.executable or "python3", "-m", "ccprompt"]
+    parent = package_parent()
+    # Paths that come with the interpreter (site-packages, .pth files) hold for every later
+    # run; the current directory and this process's own PYTHONPATH do not.
+    passing = {os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p}
+    lasting = {os.path.abspath(p) for p in sys.path[1:] if p} - passing
+    if parent not in lasting:
+        launcher = "/usr/bin/env" if os.path.exists("/usr/bin/env") else "env"
+        words = [launcher, f"PYTHONPATH={parent}"] + words
+    return words

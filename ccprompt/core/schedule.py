@@ -1,0 +1,50 @@
+"""The scheduler's rule: is a probe due now (COLD > RED > GREEN), and why.
+
+`decide` is pure: it takes the time, the state and the inputs and returns a `Decision`,
+so every window can be tested without sleeping. Starting the probe is `sources.spawn`'s job.
+"""
+
+from __future__ import annotations
+
+from ccprompt.core.model import Decision, MonitorState, TranscriptScan
+
+
+def decide(now_ms: int, state: MonitorState | None, config, *, session_id=None, duration_ms=None,
+           transcript: TranscriptScan | None = None) -> Decision:
+    """Whether a probe is due, judged on the wall clock against the state's windows."""
+    if not config["monitoring_enabled"]:
+        return Decision(kind=None, reason="monitoring disabled")
+    green_ms = config["green_interval_s"] * 1000
+    red_ms = config["red_interval_s"] * 1000
+    quiet_ms = config["cold_quiet_s"] * 1000
+
+    if state is None:
+        return Decision(kind="COLD", reason="no valid state yet")
+    windows = state.windows
+    last_probe = windows.last_probe_epoch_ms
+    recently_probed = last_probe and 0 <= now_ms - last_probe < quiet_ms
+
+    cold_skip = None
+    new_session = (
+        isinstance(session_id, str)
+        and session_id
+        and session_id not in windows.recent_cold_sessions
+        and isinstance(duration_ms, (int, float))
+        and duration_ms < config["cold_window_ms"]
+    )
+    if new_session:
+        if not recently_probed:
+            return Decision(kind="COLD", reason=f"first render of session {session_id[:8]}")
+        cold_skip = "new session, but a probe finished under 30 s ago"
+
+    red_skip = None
+    if transcript and transcript.error and transcript.unresolved and transcript.recent:
+        if windows.last_red_window_id != now_ms // red_ms:
+            return Decision(kind="RED", reason="recent unresolved API error in the transcript")
+        red_skip = "RED window already probed"
+
+    last_baseline = windows.last_baseline_epoch_ms
+    if not last_baseline or now_ms - last_baseline >= green_ms:
+        if windows.last_green_window_id != now_ms // green_ms:
+            return Decision(kind="GREEN", reason="baseline probe is older than the GREEN interval")
+    return Decision(kind=None, reason=red_skip or cold_skip or "nothing due")

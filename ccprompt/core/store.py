@@ -1,0 +1,82 @@
+"""The state directory's files: the monitoring state, the prompt cache and the history.
+
+Readers never lock and never fail: an unreadable, corrupt or foreign state reads as
+None. Writers hold the probe lock (see `sources.recorder`) and replace files atomically.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ccprompt.core import fastjson, files, promptcache
+from ccprompt.core.model import MonitorState
+from ccprompt.core.paths import Paths
+
+STATE_LIMIT_BYTES = 1 << 20
+HISTORY_LIMIT_BYTES = 512 * 1024
+
+
+def read_state(paths: Paths) -> MonitorState | None:
+    """The state, or None when it is missing, unreadable, corrupt or foreign."""
+    try:
+        raw = files.read_regular(paths.state_file, STATE_LIMIT_BYTES)
+        return MonitorState.from_json(fastjson.loads(raw))
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def write_state(paths: Paths, state: MonitorState) -> None:
+    """Persist the state, then the pre-rendered prompt cache the shells read."""
+    import json
+
+    files.private_dir(paths.state_dir)
+    text = json.dumps(state.to_json(), indent=1, ensure_ascii=False)
+    files.atomic_write(paths.state_file, files.encode(text))
+    write_prompt_cache(paths, state)
+    files.sweep_temps(paths.state_dir)
+
+
+def write_prompt_cache(paths: Paths, state: MonitorState | None) -> None:
+    files.private_dir(paths.state_dir)
+    files.atomic_write(paths.prompt_file, files.encode(promptcache.render(state)))
+
+
+def read_prompt_cache(paths: Paths) -> dict | None:
+    try:
+        raw = files.read_regular(paths.prompt_file, 4096)
+    except OSError:
+        return None
+    return promptcache.parse(raw.decode("utf-8", "replace"))
+
+
+def append_history(paths: Paths, record: dict, limit_bytes: int = HISTORY_LIMIT_BYTES) -> None:
+    """Append one outcome to history.jsonl, rotating it to history.jsonl.1 at the limit."""
+    files.append_jsonl(paths.history_file, record, limit_bytes)
+
+
+def read_history(paths: Paths) -> list:
+    """Every parseable history record, oldest first (the rotated file, then the current one)."""
+    records = []
+    for path in (paths.history_file + ".1", paths.history_file):
+        try:
+            raw = files.read_regular(path, 4 * HISTORY_LIMIT_BYTES)
+        except OSError:
+            continue
+        for line in raw.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                record = fastjson.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
+def remove_state(paths: Paths) -> None:
+    for path in (paths.state_file, paths.prompt_file):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass

@@ -1,0 +1,205 @@
+"""Plain text helpers every printer shares: the one sanitiser, numbers, units, display width.
+
+Anything that came from outside (a server, stdin, a transcript, a file, a branch name,
+the environment) passes through `sanitize` before it reaches a terminal.
+"""
+
+from __future__ import annotations
+
+PHASE_LABELS = (("dns", "DNS"), ("tcp", "TCP"), ("tls", "TLS"), ("ttfb", "TTFB"), ("total", "Total"))
+
+# Invisible or direction-changing characters that could disguise what a line says:
+# zero-width space/joiners, LRM/RLM, ALM, line/paragraph separators, bidi embeddings,
+# overrides and isolates, the BOM.
+_INVISIBLE = (
+    {0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF}
+    | set(range(0x202A, 0x202F))
+    | set(range(0x2066, 0x206A))
+)
+
+
+def sanitize(text, limit: int = 200) -> str:
+    """Printable text only: escape sequences, C0/C1 controls, bidi and zero-width characters removed."""
+    if text is None:
+        return ""
+    text = str(text)
+    out = []
+    i, n = 0, len(text)
+    while i < n and len(out) < limit:
+        ch = text[i]
+        code = ord(ch)
+        if ch == "\x1b" or code == 0x9B or code == 0x9D or code == 0x90:
+            i = _skip_escape(text, i)
+            continue
+        if code < 0x20 or 0x7F <= code <= 0x9F or code in _INVISIBLE or 0xD800 <= code <= 0xDFFF:
+            if ch in "\t\n\r" and out and out[-1] != " ":
+                out.append(" ")
+            i += 1
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out).strip()
+
+
+def _skip_escape(text: str, i: int) -> int:
+    """Index just past the escape sequence starting at i (ESC or an 8-bit introducer)."""
+    n = len(text)
+    code = ord(text[i])
+    if code == 0x9B:
+        kind, j = "[", i + 1
+    elif code == 0x9D:
+        kind, j = "]", i + 1
+    elif code == 0x90:
+        kind, j = "P", i + 1
+    else:
+        if i + 1 >= n:
+            return n
+        kind, j = text[i + 1], i + 2
+    if kind == "[":  # CSI: parameters, then one final byte in @..~
+        while j < n and not ("@" <= text[j] <= "~"):
+            j += 1
+        return j + 1
+    if kind in "]PX^_":  # OSC, DCS, SOS, PM, APC: up to BEL or ST
+        while j < n:
+            if text[j] == "\x07" or ord(text[j]) == 0x9C:
+                return j + 1
+            if text[j] == "\x1b" and j + 1 < n and text[j + 1] == "\\":
+                return j + 2
+            j += 1
+        return n
+    return j  # two-character escape
+
+
+def is_number(value) -> bool:
+    """A real, finite int or float from foreign JSON (a bool is not a number here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value == value and value not in (float("inf"), float("-inf"))
+
+
+def number(value):
+    """The value if it is a finite number, else None."""
+    return value if is_number(value) else None
+
+
+def fmt_ms(value) -> str:
+    """`450ms`, or `-` for nothing."""
+    value = number(value)
+    if value is None:
+        return "-"
+    return f"{value:.0f}ms"
+
+
+def fmt_s(seconds) -> str:
+    """`45s`, `3m12s`, `2h05m`: an age or a countdown."""
+    seconds = number(seconds)
+    if seconds is None:
+        return "-"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def breakdown(phases: dict, reused: dict | None = None, https: bool = True) -> str:
+    """`DNS:12ms|TCP:30ms|TLS:45ms|TTFB:380ms|Total:470ms`.
+
+    `reuse` marks a phase a reused connection skipped, `-` one that did not complete.
+    A phase that cannot apply (TLS on http://) is left out rather than shown as `-`.
+    """
+    reused = reused or {}
+    parts = []
+    for key, label in PHASE_LABELS:
+        if key == "tls" and not https:
+            continue
+        value = number(phases.get(key))
+        shown = "reuse" if value is None and reused.get(key) else fmt_ms(value)
+        parts.append(f"{label}:{shown}")
+    return "|".join(parts)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns, counting wide characters (emoji, CJK) as two."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else (0 if unicodedata.combining(ch) else 1) for ch in text)
+
+
+def clip(text: str, columns: int) -> str:
+    """`text` cut to `columns` display columns, ending in `…` when it was cut."""
+    if display_width(text) <= columns:
+        return text
+    out = []
+    width = 0
+    for ch in text:
+        w = display_width(ch)
+        if width + w > columns - 1:
+            break
+        out.append(ch)
+        width += w
+    return "".join(out).rstrip() + "…"
+
+
+def redact_url(url) -> str | None:
+    """A URL with any user:password replaced by `***`, for storing, printing and exporting.
+
+    The userinfo ends at the LAST `@` before the path, so a password holding `@` is gone whole.
+    """
+    if not url:
+        return url
+    url = str(url)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    rebuilt = authority + slash + path
+    return f"{scheme}{sep}{rebuilt}" if sep else rebuilt
+
+
+def redact_secrets(text, secrets) -> str:
+    """`text` with every given secret (and its URL-encoded form) replaced by `***`."""
+    text = "" if text is None else str(text)
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "***")
+            from urllib.parse import quote
+
+            encoded = quote(secret, safe="")
+            if encoded != secret:
+                text = text.replace(encoded, "***")
+    return text
+
+
+def dumps_json(value) -> str:
+    """JSON for people and tools: C1, bidi and other invisible characters escaped, floats rounded."""
+    import json
+
+    return escape_invisible(json.dumps(_rounded(value), indent=2, ensure_ascii=False))
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def escape_invisible(text: str) -> str:
+    """`\\uXXXX` for every character a terminal would act on or hide (JSON keeps them legal)."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0x7F <= code <= 0x9F or code in _INVISIBLE or 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""Operations: the watch loop, doctor, history and metrics."""

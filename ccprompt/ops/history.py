@@ -1,0 +1,191 @@
+"""`ccprompt history`: recent probes from history.jsonl as a sparkline, percentiles and a table."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from ccprompt.core import store
+from ccprompt.core.transition import iso_local
+from ccprompt.core.paths import Paths
+from ccprompt.core.text import display_width, fmt_ms, is_number, number
+
+SPARKS = "▁▂▃▄▅▆▇█"
+NO_ANSWER = "×"
+SPARK_WIDTH = 60
+ANSWERED = ("healthy", "degraded")
+PHASE_NAMES = (("dns", "DNS"), ("tcp", "TCP"), ("tls", "TLS"), ("ttfb", "TTFB"))
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str):
+    """`90s`, `30m`, `1h`, `1h30m`, `2d`, `1w` in seconds; `all` gives None (no limit)."""
+    text = (text or "").strip().lower()
+    if text == "all":
+        return None
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 1h, 1h30m, 2d or all")
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError("the duration must be longer than zero")
+    return seconds
+
+
+def read_records(paths: Paths) -> list:
+    """Every readable record in history.jsonl.1 then history.jsonl, oldest first.
+
+    A torn last line after a crash costs one record, not the view.
+    """
+    records = [r for r in store.read_history(paths) if is_number(r.get("epoch_ms"))]
+    records.sort(key=lambda r: r["epoch_ms"])
+    return records
+
+
+def answered(record: dict) -> bool:
+    """The API answered normally, so the Total measures the path and belongs in the latency figures."""
+    status = record.get("http_status")
+    return record.get("status") in ANSWERED or (is_number(status) and 200 <= status < 300)
+
+
+def total_ms(record: dict):
+    phases = record.get("phases_ms") if isinstance(record.get("phases_ms"), dict) else {}
+    value = phases.get("total")
+    return number(value)
+
+
+def slowest_phase(record: dict):
+    """(label, ms) of the longest of DNS, TCP, TLS and TTFB, or None when none was measured."""
+    phases = record.get("phases_ms") if isinstance(record.get("phases_ms"), dict) else {}
+    measured = [(phases[key], label) for key, label in PHASE_NAMES if is_number(phases.get(key))]
+    if not measured:
+        return None
+    value, label = max(measured)
+    return label, value
+
+
+def sparkline(records: list, width: int = SPARK_WIDTH) -> str:
+    """One cell per probe (or per group of probes when there are more than `width`).
+
+    A cell's height is the largest Total in it, scaled between the period's smallest and
+    largest; a cell holding any probe the API did not answer shows `×` instead, because a
+    failure hidden inside a tall bar would be missed.
+    """
+    if not records:
+        return ""
+    count = min(width, len(records))
+    groups = [records[round(i * len(records) / count):round((i + 1) * len(records) / count)]
+              for i in range(count)]
+    values = [total_ms(r) for r in records if answered(r) and total_ms(r) is not None]
+    low, high = (min(values), max(values)) if values else (0, 0)
+    cells = []
+    for group in groups:
+        group_values = [total_ms(r) for r in group if answered(r) and total_ms(r) is not None]
+        if any(not answered(r) for r in group) or not group_values:
+            cells.append(NO_ANSWER)
+            continue
+        peak = max(group_values)
+        level = 3 if high == low else round((peak - low) / (high - low) * (len(SPARKS) - 1))
+        cells.append(SPARKS[level])
+    return "".join(cells)
+
+
+def summarize(records: list) -> dict:
+    """P50, P95 and the error rate of a period (nearest-rank, like the status thresholds)."""
+    from ccprompt.core.verdict import nearest_rank
+
+    values = [total_ms(r) for r in records if answered(r) and total_ms(r) is not None]
+    errors = sum(1 for r in records if r.get("status") == "error")
+    return {
+        "probes": len(records),
+        "answered": len(values),
+        "errors": errors,
+        "error_rate": round(errors / len(records), 4) if records else None,
+        "p50_ms": nearest_rank(values, 0.50),
+        "p95_ms": nearest_rank(values, 0.95),
+        "min_ms": min(values) if values else None,
+        "max_ms": max(values) if values else None,
+    }
+
+
+def select_period(records: list, since_s, now_s: float) -> list:
+    if since_s is None:
+        return list(records)
+    cutoff = (now_s - since_s) * 1000
+    return [r for r in records if r["epoch_ms"] >= cutoff]
+
+
+def _since_text(since_s) -> str:
+    if since_s is None:
+        return "all recorded history"
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if since_s >= size and since_s % size == 0:
+            return f"the last {int(since_s // size)}{unit}"
+    return f"the last {since_s:g}s"
+
+
+def table(records: list, now_s: float) -> list:
+    from ccprompt.core.render import ICONS
+    from ccprompt.core.text import sanitize
+
+    today = time.localtime(now_s)[:3]
+    # The date only earns its columns when some row is not from today.
+    with_date = any(time.localtime(r["epoch_ms"] / 1000)[:3] != today for r in records)
+    time_format = "%m-%d %H:%M:%S" if with_date else "%H:%M:%S"
+    rows = [("TIME", "MODE", "STATUS", "HTTP", "ERROR", "TOTAL", "SLOWEST")]
+    for record in records:
+        status = record.get("status") if record.get("status") in ICONS else "unknown"
+        error = record.get("error_type") if record.get("error_type") not in (None, "success") else "-"
+        if record.get("failure_phase") and error != "-":
+            error += f" ({record['failure_phase']})"
+        slowest = slowest_phase(record)
+        http = record.get("http_status")
+        rows.append((
+            time.strftime(time_format, time.localtime(record["epoch_ms"] / 1000)),
+            sanitize(record.get("mode") or "-", 8),
+            f"{ICONS[status]} {status}",
+            str(http) if is_number(http) and http else "-",
+            sanitize(error, 40),
+            fmt_ms(total_ms(record)),
+            f"{slowest[0]} {slowest[1]:.0f}ms" if slowest else "-",
+        ))
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {3, 5}  # numbers line up on their last digit
+    lines = []
+    for row in rows:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - display_width(cell))
+            cells.append(pad + cell if i in right else cell + pad)
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def report(paths: Paths, since_s, *, limit: int = 50, now_s: float | None = None, as_json: bool = False) -> str:
+    """The whole `history` output as text (or a JSON document)."""
+    now_s = time.time() if now_s is None else now_s
+    period = select_period(read_records(paths), since_s, now_s)
+    stats = summarize(period)
+    spark = sparkline(period)
+    if as_json:
+        from ccprompt.core.text import dumps_json as dumps
+
+        document = {"since_s": since_s, "now": iso_local(now_s), **stats, "sparkline": spark, "records": period}
+        return dumps(document)
+    path = paths.history_file
+    if not period:
+        return f"no probes recorded in {_since_text(since_s)} ({path})"
+    lines = [f"{stats['probes']} probes in {_since_text(since_s)}"]
+    legend = f"   {fmt_ms(stats['min_ms'])} … {fmt_ms(stats['max_ms'])}" if stats["answered"] else ""
+    if NO_ANSWER in spark:
+        legend += f"   ({NO_ANSWER} no answer)"
+    lines.append(spark + legend)
+    rate = stats["error_rate"] or 0
+    lines.append(f"P50 {fmt_ms(stats['p50_ms'])}   P95 {fmt_ms(stats['p95_ms'])}   "
+                 f"errors {stats['errors']}/{stats['probes']} ({rate:.1%})")
+    lines.append("")
+    shown = period[-limit:] if limit > 0 else period
+    lines += table(shown, now_s)
+    if len(shown) < len(period):
+        lines.append(f"(the last {len(shown)} of {len(period)}; --limit 0 shows all)")
+    return "\n".join(lines)

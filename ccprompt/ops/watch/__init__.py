@@ -1,0 +1,1 @@
+"""`ccprompt watch`: keep the state fresh on an interval, backing off on failure."""

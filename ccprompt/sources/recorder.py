@@ -1,0 +1,163 @@
+"""The recorder: the single path that writes the state, the prompt cache and the history.
+
+Every probe goes through `probe_and_record` while holding the probe lock, and re-reads
+the state under it, so concurrent sessions never lose or interleave updates.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ccprompt.core import debuglog, files, store, transition, verdict
+from ccprompt.core.config import TIMEOUT_CAP_MS, Config
+from ccprompt.core.model import MonitorState, Outcome, RefreshResult, TranscriptScan
+from ccprompt.core.paths import Paths
+
+
+class UnsafeStateDir(Exception):
+    """The state directory belongs to someone else or others can write to it."""
+
+
+def probe_lock(paths: Paths) -> files.FileLock:
+    return files.FileLock(paths.lock_file)
+
+
+def prepare(paths: Paths) -> None:
+    """Make sure the state directory exists and is ours alone; raises UnsafeStateDir."""
+    problem = files.unsafe_dir(paths.state_dir)
+    if problem:
+        raise UnsafeStateDir(f"refusing the state directory: {problem}")
+    files.private_dir(paths.state_dir)
+
+
+def probe_and_record(paths: Paths, config: Config, mode: str, *, session_id=None,
+                     transcript: TranscriptScan | None = None, timeout_override=None, write: bool = True,
+                     previous="read", model=None):
+    """Probe once, judge it, and (unless write=False) record it. Caller holds the lock.
+
+    Returns (outcome or None, new state). The outcome is None when no probe could be made:
+    monitoring off, no credential with anonymous probing off, or a credential refused.
+    """
+    from ccprompt.sources import credentials, probe
+
+    if previous == "read":
+        previous = store.read_state(paths)
+    credential = credentials.resolve(paths)
+    debug = debuglog.enabled(config)
+    if debug:
+        debuglog.log(paths, "credential", source=credential.source, kind=credential.kind,
+                     token_length=credential.token_length, base_url_source=credential.base_url_source)
+    now_s = time.time()
+    reason = None
+    if not config["monitoring_enabled"]:
+        reason = "monitoring off"
+    elif credential.problem:
+        reason = credential.problem
+    elif not credential.present and not config["anonymous"]:
+        reason = "Env vars NOT Found"
+    if reason:
+        new = transition.unknown_state(previous, reason=reason, endpoint=credential.endpoint,
+                                       source=credential.source if credential.present else "none", now_s=now_s,
+                                       monitoring_enabled=config["monitoring_enabled"])
+        if write:
+            record(paths, config, None, new)
+        return None, new
+
+    samples = previous.samples_for(credential.endpoint) if previous else []
+    timeout_ms = verdict.probe_timeout_ms(mode, samples, config.timeout_ms, timeout_override)
+    probe_model = model or config["probe_model"]
+    if debug:
+        debuglog.log(paths, "probe_start", mode=mode, timeout_ms=timeout_ms, model=probe_model)
+    outcome = probe.run(credential, model=probe_model, timeout_ms=timeout_ms, mode=mode, env=paths.env)
+    unresolved = bool(transcript and transcript.unresolved and transcript.recent)
+    outcome.status, outcome.reason = verdict.judge(
+        outcome.http_status,
+        outcome.total_ms,
+        samples,
+        error_type=outcome.error_type,
+        anonymous=outcome.anonymous,
+        mode=mode,
+        unresolved_error=unresolved,
+        degraded_factor=config["degraded_factor"],
+        error_factor=config["error_factor"],
+    )
+    if outcome.status == "error" and outcome.failure_phase:
+        outcome.reason = failure_reason(outcome)
+    transcript_error = None
+    if transcript and transcript.error:
+        transcript_error = {k: transcript.error.get(k) for k in ("timestamp", "code", "type", "message")}
+    new = transition.apply_outcome(
+        previous, outcome, now_s=time.time(), session_id=session_id, transcript_error=transcript_error,
+        green_interval_s=config["green_interval_s"], red_interval_s=config["red_interval_s"],
+    )
+    if debug:
+        debuglog.log(paths, "probe_stop", mode=mode, status=outcome.status, http_status=outcome.http_status,
+                     error_type=outcome.error_type, breakdown=new.breakdown())
+    if write:
+        record(paths, config, outcome, new)
+    return outcome, new
+
+
+def record(paths: Paths, config: Config, outcome: Outcome | None, new: MonitorState, writer: str = "probe") -> None:
+    """Persist a new state (and the prompt cache), plus the outcome's history line.
+
+    The history line carries the same time as the state's last probe.
+    """
+    store.write_state(paths, new)
+    if outcome is not None:
+        probed_ms = new.windows.last_probe_epoch_ms
+        now_s = probed_ms / 1000 if probed_ms else time.time()
+        store.append_history(paths, transition.history_record(outcome, now_s))
+    if debuglog.enabled(config):
+        debuglog.log(paths, "state_write", status=new.status, writer=writer,
+                     samples=len(new.network.rolling_totals))
+
+
+def failure_reason(outcome: Outcome) -> str:
+    phase = outcome.stalled_phase or outcome.failure_phase
+    if outcome.failure_phase == "timeout":
+        return f"timed out after {outcome.timeout_ms} ms during {phase.upper()}"
+    detail = f": {outcome.curl_message}" if outcome.curl_message else ""
+    return f"{phase.upper()} failed{detail}"
+
+
+def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, transcript_path=None,
+            sync: bool = False, model=None) -> RefreshResult:
+    """Run the scheduler once under the lock: probe if (still) due.
+
+    Without sync the lock is tried once and a busy lock means another process is already
+    probing. With sync it waits, bounded by the probe timeout cap. An attempt is stamped
+    on the lock file, which needs no free space, so a state that cannot be saved still
+    gets at most one probe per RED window rather than one per render.
+    """
+    from ccprompt.core import schedule
+    from ccprompt.sources import transcript as transcript_mod
+
+    prepare(paths)
+    lock = probe_lock(paths)
+    last_attempt_s = lock.stamped_at()
+    if not lock.acquire(blocking=sync, timeout_s=TIMEOUT_CAP_MS / 1000 + 2):
+        return RefreshResult(reason="another probe is running")
+    try:
+        previous = store.read_state(paths)
+        now_s = time.time()
+        recorded_s = previous.windows.last_probe_epoch_ms / 1000 if previous else 0
+        if not sync and last_attempt_s > recorded_s + 1 and 0 <= now_s - last_attempt_s < config["red_interval_s"]:
+            return RefreshResult(reason="a probe was attempted moments ago but could not be saved")
+        lock.touch()
+        scan = None
+        if transcript_path:
+            scan = transcript_mod.scan(transcript_path, config["jsonl_tail_kb"], now_s=now_s,
+                                       recent_s=config["red_recent_s"])
+        decision = schedule.decide(int(now_s * 1000), previous, config, session_id=session_id,
+                                   duration_ms=duration_ms, transcript=scan)
+        if debuglog.enabled(config):
+            debuglog.log(paths, "refresh_decision", kind=decision.kind, reason=decision.reason)
+        if decision.kind is None:
+            return RefreshResult(reason=decision.reason)
+        outcome, new = probe_and_record(paths, config, decision.kind, session_id=session_id, transcript=scan,
+                                        previous=previous, model=model)
+        return RefreshResult(probed=outcome is not None, mode=decision.kind, reason=decision.reason,
+                             status=new.status)
+    finally:
+        lock.release()

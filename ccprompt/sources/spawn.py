@@ -1,0 +1,50 @@
+"""Starting a probe in the background: `ccprompt refresh` detached, the credential only in the environment."""
+
+from __future__ import annotations
+
+import os
+
+from ccprompt.core.paths import executable_words
+
+
+def refresh_argv(session_id=None, duration_ms=None, transcript_path=None, model=None) -> list:
+    """`ccprompt refresh` with what the child needs to decide again under the lock."""
+    argv = executable_words() + ["refresh"]
+    if session_id:
+        argv += ["--session", str(session_id)[:200]]
+    if isinstance(duration_ms, (int, float)) and not isinstance(duration_ms, bool):
+        argv += ["--duration-ms", str(int(duration_ms))]
+    if transcript_path:
+        argv += ["--transcript", str(transcript_path)]
+    if model:
+        argv += ["--model", str(model)[:100]]
+    return argv
+
+
+def spawn(argv: list, env=None) -> int:
+    """Start argv detached: a new session, stdio on /dev/null, no other inherited fds.
+
+    Returns the pid, or 0 when it could not be started.
+    """
+    devnull = os.devnull
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+    ]
+    # posix_spawn has no close_fds: close every inherited descriptor above stderr.
+    actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _open_fds() if fd > 2]
+    try:
+        return os.posix_spawn(argv[0], argv, os.environ if env is None else env, file_actions=actions,
+                              setsid=True)
+    except (OSError, AttributeError, TypeError, ValueError):
+        return 0
+
+
+def _open_fds() -> list:
+    for directory in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return sorted(int(name) for name in os.listdir(directory) if name.isdigit())
+        except OSError:
+            continue
+    return []

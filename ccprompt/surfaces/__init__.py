@@ -1,0 +1,1 @@
+"""Where people see the state: the status line, the probe report and the shell integration."""

@@ -1,0 +1,1 @@
+"""Shell integration: the init script, its quoting, and the rc-file block."""

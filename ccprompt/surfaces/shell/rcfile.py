@@ -1,0 +1,165 @@
+"""`install shell` / `uninstall shell`: the marked init block in a shell's rc file."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ccprompt.core.files import atomic_write, private_dir
+from ccprompt.core.paths import Paths, executable_words
+from ccprompt.surfaces.shell.init import SHELLS, UsageError, detect_shell
+from ccprompt.surfaces.shell.quote import posix_quote, quote_for
+
+BLOCK_START = "# >>> ccprompt >>>"
+BLOCK_END = "# <<< ccprompt <<<"
+
+
+def rc_file(shell: str, env=None) -> str:
+    """The rc file the init line belongs in."""
+    return Paths(env).rc_file(shell)
+
+
+def init_line(shell: str, exe: list[str] | None = None) -> str:
+    """The one line that loads ccprompt into `shell`."""
+    exe = exe or executable_words()
+    command = " ".join(quote_for(shell)(w) for w in exe)
+    if shell == "fish":
+        return f"{command} init fish | source"
+    return f'eval "$({command} init {shell})"'
+
+
+def rc_block(shell: str, exe: list[str] | None = None) -> str:
+    return (f"{BLOCK_START}\n"
+            "# Added by `ccprompt install shell`; `ccprompt uninstall shell` removes it.\n"
+            f"{init_line(shell, exe)}\n"
+            f"{BLOCK_END}\n")
+
+
+def _find_block(text: str):
+    """(start, end) offsets of the marked block including its final newline, or None.
+
+    Raises ValueError when a start marker has no end marker, so a damaged file is
+    reported instead of being cut short.
+    """
+    lines = text.splitlines(keepends=True)
+    offset = 0
+    start = None
+    for line in lines:
+        bare = line.rstrip("\r\n")
+        if start is None and bare == BLOCK_START:
+            start = offset
+        elif start is not None and bare == BLOCK_END:
+            return start, offset + len(line)
+        offset += len(line)
+    if start is not None:
+        raise ValueError(f"'{BLOCK_START}' has no matching '{BLOCK_END}'")
+    return None
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _write_text(path: str, text: str) -> None:
+    """Replace the file atomically, keeping its mode; a symlinked rc file stays a symlink."""
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    private_dir(directory)
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o644
+    atomic_write(target, text.encode("utf-8", "surrogateescape"), mode)
+
+
+def _resolve_shell(shell: str | None) -> str:
+    if shell is None:
+        return detect_shell()
+    name = shell.strip().lower()
+    if name not in SHELLS:
+        raise UsageError(f"unsupported shell {shell!r}; ccprompt supports bash, zsh and fish")
+    return name
+
+
+def _reload_hint(shell: str, path: str) -> str:
+    if shell == "fish":
+        return "open a new shell, or run: exec fish"
+    return f"open a new shell, or run: source {posix_quote(path)}"
+
+
+def install_shell(shell: str | None, dry_run: bool = False) -> int:
+    """Add (or update) the marked init block in the shell's rc file. Idempotent."""
+    try:
+        shell = _resolve_shell(shell)
+    except UsageError as exc:
+        sys.stderr.write(f"ccprompt install shell: {exc}\n")
+        return 2
+    path = rc_file(shell)
+    block = rc_block(shell)
+    try:
+        text = _read_text(path)
+        found = _find_block(text)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"ccprompt install shell: cannot update {path}: {exc}\n")
+        return 1
+    if found is not None:
+        start, end = found
+        if text[start:end] == block:
+            print(f"ccprompt: {path} already loads ccprompt; nothing to change")
+            return 0
+        new_text = text[:start] + block + text[end:]
+        action, planned = "updated the ccprompt block in", "would update the ccprompt block in"
+    else:
+        separator = "" if not text else ("\n" if text.endswith("\n") else "\n\n")
+        new_text = text + separator + block
+        action, planned = "added the ccprompt block to", "would add the ccprompt block to"
+    if dry_run:
+        print(f"ccprompt: {planned} {path} (dry run, nothing written):")
+        sys.stdout.write("".join(f"    {line}\n" for line in block.splitlines()))
+        return 0
+    try:
+        _write_text(path, new_text)
+    except OSError as exc:
+        sys.stderr.write(f"ccprompt install shell: cannot write {path}: {exc.strerror or exc}\n")
+        return 1
+    print(f"ccprompt: {action} {path}; {_reload_hint(shell, path)}")
+    return 0
+
+
+def uninstall_shell(shell: str | None, dry_run: bool = False) -> int:
+    """Remove the marked init block from the shell's rc file. Idempotent."""
+    try:
+        shell = _resolve_shell(shell)
+    except UsageError as exc:
+        sys.stderr.write(f"ccprompt uninstall shell: {exc}\n")
+        return 2
+    path = rc_file(shell)
+    try:
+        text = _read_text(path)
+        found = _find_block(text)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"ccprompt uninstall shell: cannot update {path}: {exc}\n")
+        return 1
+    if found is None:
+        print(f"ccprompt: {path} has no ccprompt block; nothing to remove")
+        return 0
+    start, end = found
+    before, after = text[:start], text[end:]
+    # Drop the blank line that `install` put in front of the block.
+    if before.endswith("\n\n"):
+        before = before[:-1]
+    if dry_run:
+        print(f"ccprompt: would remove the ccprompt block from {path} (dry run, nothing written):")
+        sys.stdout.write("".join(f"    {line}\n" for line in text[start:end].splitlines()))
+        return 0
+    try:
+        _write_text(path, before + after)
+    except OSError as exc:
+        sys.stderr.write(f"ccprompt uninstall shell: cannot write {path}: {exc.strerror or exc}\n")
+        return 1
+    print(f"ccprompt: removed the ccprompt block from {path}; open a new shell to drop the hook")
+    return 0

@@ -1,0 +1,316 @@
+"""The orchestrator behind `ccprompt statusline`: read stdin, decide, spawn, render, print.
+
+This is Claude Code's statusLine command, run on every redraw, so it stays on the
+standard library, never waits on the network, and always prints a line and exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from ccprompt.core import debuglog, fastjson, render, store
+from ccprompt.core.config import Config
+from ccprompt.core.model import MonitorState
+from ccprompt.core.paths import Paths
+from ccprompt.core.text import display_width, number, sanitize
+
+STDIN_LIMIT = 1 << 20
+STDIN_IDLE_S = 0.2
+STDIN_TOTAL_S = 1.0
+DEFAULT_CONTEXT_WINDOW = 200_000
+SEGMENT_COLORS = {"model": "36", "directory": "34", "git": "35", "context": "37", "cost": "37"}
+
+
+def read_stdin(fd: int = 0) -> bytes:
+    """Read until EOF, ~200 ms of silence, 1 MB or 1 s in all, whichever comes first."""
+    import select
+
+    chunks = []
+    size = 0
+    deadline = time.monotonic() + STDIN_TOTAL_S
+    while size < STDIN_LIMIT:
+        wait = min(STDIN_IDLE_S, deadline - time.monotonic())
+        if wait <= 0:
+            break
+        try:
+            ready, _, _ = select.select([fd], [], [], wait)
+        except (OSError, ValueError):
+            break
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, min(65536, STDIN_LIMIT - size))
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def parse_payload(raw: bytes) -> dict:
+    if not raw.strip():
+        return {}
+    try:
+        payload = fastjson.loads(raw)
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _get(payload, *keys):
+    value = payload
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _read_small(path: str) -> str | None:
+    from ccprompt.core import files
+
+    try:
+        return files.read_regular(path, 4096).decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+
+
+def _owned(path: str) -> bool:
+    """Like git's safe.directory: trust a repository only when it is the user's own."""
+    try:
+        return os.stat(path).st_uid == os.getuid()
+    except OSError:
+        return False
+
+
+def git_branch(start) -> str | None:
+    """The branch named in .git/HEAD above `start`, read without running git.
+
+    A `.git` that belongs to another user (a planted /tmp/.git, say) is not trusted.
+    """
+    if not isinstance(start, str) or not start:
+        return None
+    path = os.path.abspath(start)
+    for _ in range(64):
+        dot_git = os.path.join(path, ".git")
+        head = None
+        if os.path.isdir(dot_git):
+            if not _owned(dot_git):
+                return None
+            head = os.path.join(dot_git, "HEAD")
+        elif os.path.isfile(dot_git):  # a worktree or submodule: `gitdir: <path>`
+            if not _owned(dot_git):
+                return None
+            line = _read_small(dot_git)
+            if line is None:
+                return None
+            if line.startswith("gitdir:"):
+                head = os.path.join(path, line[len("gitdir:"):].strip(), "HEAD")
+        if head:
+            ref = _read_small(head)
+            if ref is None:
+                return None
+            if ref.startswith("ref:"):
+                name = ref[4:].strip()
+                return name[len("refs/heads/"):] if name.startswith("refs/heads/") else name
+            return ref[:7] or None  # detached HEAD: show the short hash
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+    return None
+
+
+def context_percent(payload: dict, scan) -> float | None:
+    used = number(_get(payload, "context_window", "used_percentage"))
+    if used is not None:
+        return used
+    tokens = scan.usage_tokens if scan else None
+    if not tokens:
+        return None
+    size = number(_get(payload, "context_window", "context_window_size")) or DEFAULT_CONTEXT_WINDOW
+    return 100.0 * tokens / size
+
+
+def segments(payload: dict, state, scan, style: str, note=None) -> dict:
+    """Each segment's plain text (already sanitized), keyed by name; absent ones omitted."""
+    out = {}
+    model = _get(payload, "model", "display_name") or _get(payload, "model", "id") or (scan.model if scan else None)
+    if isinstance(model, str) and model:
+        out["model"] = sanitize(model, 40)
+    directory = _get(payload, "workspace", "current_dir") or payload.get("cwd")
+    if isinstance(directory, str) and directory:
+        out["directory"] = sanitize(os.path.basename(directory.rstrip("/")) or directory, 60)
+        branch = git_branch(directory)
+        if branch:
+            out["git"] = "⎇ " + sanitize(branch, 60)
+    pct = context_percent(payload, scan)
+    if pct is not None:
+        out["context"] = f"ctx {pct:.0f}%"
+    cost = number(_get(payload, "cost", "total_cost_usd"))
+    if cost is not None:
+        out["cost"] = f"${cost:.2f}"
+    network = render.network_segment(state, style)
+    if note and style != "icon" and render.status_of(state) == "unknown":
+        network = f"{render.ICONS['unknown']} {note}"
+    out["network"] = network
+    return out
+
+
+def layout(parts: list, separator: str, columns) -> list:
+    """Greedy wrap: the segments on one line, or on two when the line is wider than $COLUMNS."""
+    line = separator.join(text for text, _ in parts)
+    if not columns or display_width(line) <= columns or len(parts) < 2:
+        return [parts]
+    first, second = [], []
+    width = 0
+    for part in parts:
+        extra = display_width(part[0]) + (display_width(separator) if first else 0)
+        if not second and (width + extra <= columns or not first):
+            first.append(part)
+            width += extra
+        else:
+            second.append(part)
+    return [first, second] if second else [first]
+
+
+def compose(seg: dict, order, status: str, separator: str, color: bool, columns) -> str:
+    parts = []
+    for name in order:
+        if name in seg:
+            code = render.COLORS.get(status) if name == "network" else SEGMENT_COLORS.get(name)
+            parts.append((seg[name], code))
+    lines = []
+    for row in layout(parts, separator, columns):
+        lines.append(separator.join(f"\x1b[{code}m{text}\x1b[0m" if color and code else text for text, code in row))
+    return "\n".join(lines)
+
+
+def format_template(template: str, payload: dict, state: MonitorState | None, seg: dict) -> str:
+    """Render a user's jinja2 format string; only then is jinja2 imported."""
+    import jinja2
+
+    network = state.network if state is not None else None
+    context = {
+        "segments": seg,
+        **seg,
+        "status": render.status_of(state),
+        "icon": render.ICONS[render.status_of(state)],
+        "p95_ms": network.p95_latency_ms if network else None,
+        "latency_ms": network.latency_ms if network else None,
+        "breakdown": state.breakdown() if state is not None else "",
+    }
+    environment = jinja2.Environment(autoescape=False, undefined=jinja2.ChainableUndefined)
+    text = environment.from_string(template).render(**context)
+    # The template is the user's, but the data inside it is not: keep it printable.
+    return "\n".join(sanitize(line, 1000) for line in text.splitlines()[:2])
+
+
+def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
+    out = out or sys.stdout
+    sync = "--sync" in argv
+    paths = Paths(env)
+    config = Config.load(paths)
+    debug = debuglog.enabled(config)
+    raw = read_stdin(stdin_fd)
+    payload = parse_payload(raw)
+    now_s = time.time()
+    if debug:
+        debuglog.log(paths, "stdin", bytes=len(raw), parsed=bool(payload), keys=sorted(payload)[:30])
+        if config.problems:
+            debuglog.log(paths, "config_problem", problem=config.first_problem())
+
+    transcript_path = payload.get("transcript_path") if isinstance(payload.get("transcript_path"), str) else None
+    scan = None
+    if transcript_path:
+        from ccprompt.sources import transcript
+
+        scan = transcript.scan(transcript_path, config["jsonl_tail_kb"], now_s=now_s,
+                               recent_s=config["red_recent_s"])
+        if debug:
+            debuglog.log(paths, "transcript", read=scan.read, lines=scan.lines, skipped=scan.skipped,
+                         unresolved=scan.unresolved, recent=scan.recent,
+                         error_code=(scan.error or {}).get("code"))
+
+    from ccprompt.core import files
+
+    unsafe = files.unsafe_dir(paths.state_dir)
+    state = None if unsafe else store.read_state(paths)
+    session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
+    duration = number(_get(payload, "cost", "total_duration_ms"))
+    note = None
+    if unsafe:
+        note = "state dir unsafe"
+        if debug:
+            debuglog.log(paths, "decision", kind=None, reason=unsafe)
+    elif sync or config["sync"]:
+        from ccprompt.sources import recorder
+
+        result = recorder.refresh(paths, config, session_id=session_id, duration_ms=duration,
+                                  transcript_path=transcript_path, sync=True)
+        if debug:
+            debuglog.log(paths, "decision", sync=True, **result.to_dict())
+        state = store.read_state(paths)
+    else:
+        from ccprompt.core import schedule
+
+        decision = schedule.decide(int(now_s * 1000), state, config, session_id=session_id,
+                                   duration_ms=duration, transcript=scan)
+        spawned = False
+        reason = decision.reason
+        if decision.kind:
+            from ccprompt.sources import spawn
+
+            lock = files.FileLock(paths.lock_file)
+            files.private_dir(paths.state_dir)
+            if lock.is_free():
+                spawned = spawn.spawn(spawn.refresh_argv(session_id, duration, transcript_path)) > 0
+            else:
+                reason += "; a probe is already running"
+            note = "probing…"
+        if debug:
+            debuglog.log(paths, "decision", kind=decision.kind, reason=reason, spawned=spawned)
+
+    if not config["monitoring_enabled"]:
+        state = MonitorState(monitoring_enabled=False)
+    style = config["statusline.style"]
+    seg = segments(payload, state, scan, style, note)
+    template = config["statusline.format"]
+    if template:
+        try:
+            text = format_template(template, payload, state, seg)
+        except Exception as exc:  # a broken user template still gets a line
+            text = f"{seg['network']} (format error: {sanitize(exc, 60)})"
+    else:
+        columns = number(_int_env(paths.env.get("COLUMNS")))
+        text = compose(seg, config["statusline.segments"], render.status_of(state),
+                       config["statusline.separator"], render.use_color(paths.env), columns)
+    if debug:
+        debuglog.log(paths, "render", chars=len(text), status=render.status_of(state))
+    out.write(text + "\n")
+    out.flush()
+    return 0
+
+
+def _int_env(value):
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def main(argv: list) -> int:
+    """Entry for the hot path: whatever happens, print a line and exit 0."""
+    try:
+        return run(argv)
+    except Exception as exc:  # the status line must never show a traceback
+        try:
+            sys.stdout.write(f"{render.ICONS['unknown']} ccprompt: {sanitize(type(exc).__name__, 40)}\n")
+            sys.stdout.flush()
+        except Exception:
+            pass
+        return 0

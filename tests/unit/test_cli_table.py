@@ -1,0 +1,77 @@
+"""One option table: the Typer app and the fast parser declare exactly the same commands and options."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from ccprompt.cli import app, fast, table
+from ccprompt.core.errors import UsageError
+
+CLICK = app.click_command()
+
+
+def click_command_for(words):
+    command = CLICK
+    for word in words:
+        command = command.commands[word]
+    return command
+
+
+@pytest.mark.parametrize("command", table.COMMANDS, ids=lambda c: c.name)
+def test_the_typer_app_declares_what_the_table_declares(command):
+    declared = click_command_for(command.words)
+    params = {p.name: p for p in declared.params if p.name != "help"}
+    assert set(params) == {p.name for p in command.params}
+    for param in command.params:
+        typer_param = params[param.name]
+        if param.positional:
+            assert typer_param.param_type_name == "argument"
+        else:
+            assert typer_param.param_type_name == "option"
+            assert set(typer_param.opts) | set(typer_param.secondary_opts) == set(param.flags)
+            assert typer_param.hidden == param.hidden
+            assert typer_param.is_flag == (param.kind == "flag")
+        default = typer_param.default
+        expected = param.default if param.kind == "flag" or param.default is None else str(param.default)
+        assert default == expected, (param.name, default, expected)
+
+
+@pytest.mark.parametrize("command", table.COMMANDS, ids=lambda c: c.name)
+def test_each_command_function_takes_exactly_the_tables_parameters(command):
+    signature = inspect.signature(command.function())
+    assert list(signature.parameters) == [p.name for p in command.params]
+    for param in command.params:
+        assert signature.parameters[param.name].default == param.default, param.name
+
+
+def test_the_app_has_no_command_outside_the_table():
+    declared = set()
+    for name, command in CLICK.commands.items():
+        if hasattr(command, "commands"):
+            declared |= {(name, sub) for sub in command.commands}
+        else:
+            declared.add((name,))
+    assert declared == {c.words for c in table.COMMANDS}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["probe", "--timeout-ms", "0"], "Invalid value for '--timeout-ms': 0 is not in the range 1<=x<=60000."),
+    (["probe", "--timeout-ms", "soon"], "Invalid value for '--timeout-ms': 'soon' is not a valid integer."),
+    (["probe", "--bogus"], "No such option: --bogus"),
+    (["status", "--style", "huge"], "Invalid value for '--style': 'huge' is not one of 'icon', 'short', 'full'."),
+    (["history", "--limit", "-1"], "Invalid value for '--limit': -1 is not in the range x>=0."),
+    (["watch", "--interval", "0.5"], "Invalid value for '--interval': 0.5 is not in the range x>=1.0."),
+])
+def test_both_parsers_refuse_a_bad_value_with_the_same_line(argv, message, capsys):
+    from ccprompt.entry import main
+
+    command, rest = table.find(argv)
+    if command.fast:
+        with pytest.raises(UsageError) as caught:
+            fast.parse(command, rest)
+        assert str(caught.value) == message
+    assert main(argv) == 2
+    _, err = capsys.readouterr()
+    assert err == f"ccprompt: {message}\n"
