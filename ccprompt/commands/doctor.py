@@ -4,6 +4,6 @@ from __future__ import annotations
 
 
 def doctor(as_json: bool = False) -> int:
-    from ccprompt.ops.doctor import checks
+    from ccprompt.ops.doctor import report
 
-    return checks.main(as_json=as_json)
+    return report.main(as_json=as_json)

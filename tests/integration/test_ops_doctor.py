@@ -193,3 +193,168 @@ def test_a_socks_proxy_is_left_to_the_probe(fake_api, cc_env, run_cli):
     checks = lines_of(run_cli("doctor", env={**cc_env, "HTTPS_PROXY": f"socks5h://127.0.0.1:{refused_port()}"}))
     assert checks["TCP"][0] == "!" and "socks5h:// proxy" in checks["TCP"][1]
     assert checks["probe"][0] == "✗"  # libcurl really tried the (absent) proxy
+
+
+# -- the registry: stable ids, crashes under their own id --------------------------------
+
+CHECK_IDS = ["versions", "config", "credential", "base_url", "dns", "proxy", "ca", "tcp", "tls", "probe",
+             "state_dir", "state", "watch", "statusline", "shell", "clock"]
+
+
+def test_json_ids_are_the_same_stable_list_whatever_breaks(fake_api, cc_env, run_cli):
+    healthy = json.loads(run_cli("doctor", "--json", env=cc_env).stdout)
+    assert [c["id"] for c in healthy["checks"]] == CHECK_IDS
+    broken = run_cli("doctor", "--json", env=dict(cc_env, ANTHROPIC_BASE_URL="https://api.ccprompt-test.invalid"))
+    document = json.loads(broken.stdout)
+    assert broken.returncode == 1 and document["ok"] is False and document["failures"] >= 2
+    assert [c["id"] for c in document["checks"]] == CHECK_IDS
+    levels = {c["id"]: c["level"] for c in document["checks"]}
+    assert levels["dns"] == "fail" and levels["tcp"] == "warn" and levels["probe"] == "fail"
+
+
+def test_a_crashing_check_is_reported_under_its_own_id(fake_api, cc_env, monkeypatch):
+    from ccprompt.ops.doctor import report
+    from ccprompt.sources import credentials
+
+    def broken(paths=None):
+        raise RuntimeError("settings reader broke \x1b]52;c;aGk=\x07 here")
+
+    monkeypatch.setattr(credentials, "resolve", broken)
+    checks = report.run(cc_env)
+    assert [c.id for c in checks] == CHECK_IDS
+    by_id = {c.id: c for c in checks}
+    for crashed in ("credential", "base_url"):  # both need the credential; each crashes as itself
+        check = by_id[crashed]
+        assert check.level == "fail" and check.title in ("credential", "base URL")
+        assert check.detail.startswith("check crashed: RuntimeError: settings reader broke")
+        assert check.detail.endswith(" here") and "\x1b" not in check.detail and "52;" not in check.detail
+        assert check.fix == "please report this with `ccprompt doctor --json`"
+    assert by_id["config"].level == "ok" and by_id["state_dir"].level != "fail"
+
+
+def test_a_check_that_raises_keeps_its_declared_id_and_title(cc_env):
+    from ccprompt.ops.doctor.context import Context
+    from ccprompt.ops.doctor.registry import Registry, ok
+
+    registry = Registry()
+
+    @registry.check("first", "first")
+    def first(ctx):
+        return ok("fine")
+
+    @registry.check("flaky_thing", "flaky thing")
+    def _an_internal_name(ctx):
+        return {}["missing"]
+
+    with pytest.raises(ValueError):
+        registry.check("first", "again")
+    checks = registry.run(Context(cc_env))
+    assert [(c.id, c.title, c.level) for c in checks] == [("first", "first", "ok"),
+                                                          ("flaky_thing", "flaky thing", "fail")]
+    assert checks[1].detail == "check crashed: KeyError: 'missing'"
+
+
+# -- deadlines -----------------------------------------------------------------------------
+
+def test_a_trickling_server_cannot_keep_doctor_running(tls_ca, cc_env, run_cli):
+    import time
+
+    from harness.trickle import TrickleTLSServer
+
+    with TrickleTLSServer(tls_ca, interval_s=0.5) as server:
+        env = dict(cc_env, ANTHROPIC_BASE_URL=server.url, CCPROMPT_TIMEOUT_MS="1000")
+        started = time.monotonic()
+        result = run_cli("doctor", env=env, timeout=40)
+        elapsed = time.monotonic() - started
+    checks = lines_of(result)
+    # The Date read gets 5 s in all, however often a byte arrives; the probe its own 1 s.
+    assert elapsed < 12, (elapsed, result.stdout)
+    assert checks["TLS"][0] == "✓"
+    mark, detail, _ = checks["clock"]
+    assert mark == "!" and "did not finish" in detail and "in 5 s" in detail
+    assert checks["probe"][0] == "✗" and result.returncode == 1
+    assert_no_secret(result)
+
+
+def test_when_the_budget_runs_out_the_network_checks_left_are_skipped(tls_ca, cc_env):
+    import time
+
+    from harness.trickle import TrickleTLSServer
+
+    from ccprompt.ops.doctor import report
+    from ccprompt.ops.doctor.registry import Deadline
+
+    with TrickleTLSServer(tls_ca, interval_s=0.2) as server:
+        started = time.monotonic()
+        checks = report.run(dict(cc_env, ANTHROPIC_BASE_URL=server.url), Deadline(1.5))
+        elapsed = time.monotonic() - started
+        connections = server.connection_count
+    by_id = {c.id: c for c in checks}
+    assert [c.id for c in checks] == CHECK_IDS
+    assert elapsed < 4, elapsed
+    assert by_id["tcp"].level == "ok" and by_id["tls"].level == "ok"
+    assert by_id["probe"].level == "fail" and by_id["probe"].detail == "skipped: doctor's 1.5 s budget ran out"
+    assert by_id["clock"].level == "warn" and "budget ran out" in by_id["clock"].detail
+    assert connections == 1  # the probe never started
+    assert by_id["state_dir"].level in ("ok", "warn")  # the local checks still ran
+    assert "doctor's 1.5 s budget ran out" in report.format_report(checks)
+
+
+def test_the_whole_budget_is_twenty_seconds():
+    from ccprompt.ops.doctor import registry
+
+    assert registry.BUDGET_S == 20 and registry.NET_TIMEOUT_S * 4 <= registry.BUDGET_S
+    deadline = registry.Deadline(20.0, clock=iter([100.0, 100.0, 117.0, 121.0]).__next__)
+    assert deadline.within(5) == 5 and deadline.within(5) == 3.0 and deadline.expired()
+
+
+# -- config problems -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("line,key,says", [
+    ('degraded_factor = "abc"', "degraded_factor", "must be a number, not 'abc'"),
+    ("green_interval_s = 0", "green_interval_s", "must be between 10 and 86400, not 0"),
+])
+def test_an_invalid_config_value_is_a_failure_naming_key_and_file(fake_api, cc_env, run_cli, line, key, says):
+    config = Path(cc_env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(line + "\n")
+    result = run_cli("doctor", env=cc_env)
+    mark, detail, fix = lines_of(result)["config"]
+    assert mark == "✗" and detail == f"{key} in {config}: {says}"
+    assert fix.startswith(f"fix or remove it in {config}; defaults apply meanwhile")
+    assert result.returncode == 1
+    assert lines_of(result)["probe"][0] == "✓"  # the defaults still probe
+    document = json.loads(run_cli("doctor", "--json", env=cc_env).stdout)
+    by_id = {c["id"]: c for c in document["checks"]}
+    assert by_id["config"]["level"] == "fail" and by_id["config"]["data"]["problems"] == [detail]
+
+
+def test_a_typo_key_is_a_warning_with_a_suggestion(fake_api, cc_env, run_cli):
+    config = Path(cc_env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('probe_modle = "claude-haiku-4-5"\n')
+    result = run_cli("doctor", env=cc_env)
+    mark, detail, fix = lines_of(result)["config"]
+    assert mark == "!" and detail == f"unknown key 'probe_modle' in {config} (did you mean 'probe_model'?)"
+    assert fix == f"remove or correct it in {config}"
+
+
+# -- the shell fix -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shell,line,rc", [
+    ("/bin/bash", 'eval "$(ccprompt init bash)"', "~/.bashrc"),
+    ("/usr/bin/fish", "ccprompt init fish | source", "~/.config/fish/config.fish"),
+    ("/usr/bin/zsh", 'eval "$(ccprompt init zsh)"', "~/.zshrc"),
+])
+def test_the_shell_fix_speaks_the_users_shell(fake_api, cc_env, run_cli, shell, line, rc):
+    mark, _, fix = lines_of(run_cli("doctor", env=dict(cc_env, SHELL=shell)))["shell"]
+    assert mark == "!" and fix == f"ccprompt install shell (or add {line} to {rc} yourself)"
+
+
+def test_an_unknown_shell_gets_every_init_line():
+    from ccprompt.ops.doctor import fixes
+
+    for env in ({}, {"SHELL": "/bin/dash"}):
+        fix = fixes.shell(env)
+        assert fix.startswith("ccprompt install shell")
+        assert 'eval "$(ccprompt init bash)"' in fix and "ccprompt init fish | source" in fix

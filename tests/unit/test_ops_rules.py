@@ -7,7 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ccprompt.ops import history as historyview
 from ccprompt.ops import metrics as _metrics
-from ccprompt.ops.doctor import checks as doctor
+from ccprompt.ops.doctor import netpath as doctor
 from ccprompt.ops.watch import plan as watch
 from harness.states import as_state
 
