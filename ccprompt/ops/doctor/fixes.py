@@ -47,7 +47,7 @@ INIT_LINES = {
 
 
 def config_invalid(path: str) -> str:
-    return f"fix or remove it in {path}; defaults apply meanwhile (`ccprompt config check`)"
+    return f"fix or remove it in {path}; defaults apply meanwhile"
 
 
 def config_unknown(path: str) -> str:
