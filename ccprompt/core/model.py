@@ -226,6 +226,39 @@ class Windows(Record):
         )
 
 
+class Passive(Record):
+    """The newest real request the local proxy saw (`passive` in monitoring.json)."""
+
+    _fields = (
+        ("at_ms", 0),
+        ("outcome", None),  # ok | error | stall | resumed
+        ("http_status", 0),
+        ("error_type", None),
+        ("attempt", None),
+        ("model", None),
+        ("stall_since_ms", 0),
+        ("ttfb_ms", None),
+        ("retry_after", None),
+    )
+    __slots__ = _slots(_fields)
+
+    @classmethod
+    def from_json(cls, raw) -> Passive:
+        raw = as_dict(raw)
+        outcome = raw.get("outcome")
+        return cls(
+            at_ms=as_int(raw.get("at_ms"), 0, 0),
+            outcome=outcome if outcome in ("ok", "error", "stall", "resumed") else None,
+            http_status=as_int(raw.get("http_status"), 0, 0, 999),
+            error_type=as_str(raw.get("error_type"), None, 80),
+            attempt=as_int(raw.get("attempt"), None, 0, 1000),
+            model=as_str(raw.get("model"), None, 100),
+            stall_since_ms=as_int(raw.get("stall_since_ms"), 0, 0),
+            ttfb_ms=as_ms(raw.get("ttfb_ms")),
+            retry_after=as_str(raw.get("retry_after"), None, 40),
+        )
+
+
 class MonitorState(Record):
     """The whole monitoring state. `from_json` never raises; `to_json` is the file's shape."""
 
@@ -240,6 +273,8 @@ class MonitorState(Record):
         ("last_jsonl_error_event", None),
         ("probe_counts", dict),
         ("timestamp", None),
+        ("passive", Passive),
+        ("judge", dict),  # the verdict's own memory (confirmation streaks), opaque here
     )
     __slots__ = _slots(_fields)
 
@@ -264,6 +299,8 @@ class MonitorState(Record):
             last_jsonl_error_event=_error_event(event),
             probe_counts=counts,
             timestamp=as_str(raw.get("timestamp"), None, 40),
+            passive=Passive.from_json(raw.get("passive")),
+            judge=as_dict(raw.get("judge")),
         )
 
     def to_json(self) -> dict:
@@ -280,6 +317,8 @@ class MonitorState(Record):
             "last_jsonl_error_event": self.last_jsonl_error_event,
             "probe_counts": dict(self.probe_counts),
             "timestamp": self.timestamp,
+            "passive": self.passive.to_dict(),
+            "judge": dict(self.judge),
         }
 
     @property

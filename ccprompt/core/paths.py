@@ -76,6 +76,14 @@ class Paths:
     def watch_pid_file(self) -> str:
         return self.in_state(WATCH_PID_FILE)
 
+    def endpoint_state_file(self, endpoint: str) -> str:
+        """Where one endpoint's state is kept, so sessions on different endpoints never mix."""
+        return self.in_state(f"endpoints/{endpoint_key(endpoint)}.json")
+
+    @property
+    def requests_file(self) -> str:
+        return self.in_state(REQUESTS_FILE)
+
     @property
     def init_dir(self) -> str:
         return self.in_state("init")
@@ -92,6 +100,27 @@ class Paths:
         if shell == "bash":
             return os.path.join(self.home, ".bashrc")
         return os.path.join(self.config_home, "fish", "config.fish")
+
+
+def endpoint_key(endpoint: str) -> str:
+    """A short, stable file name for an endpoint (its host, and a checksum of the whole URL)."""
+    import zlib
+
+    host = endpoint.partition("://")[2].partition("/")[0].rpartition("@")[2]
+    safe = "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in host)[:60] or "endpoint"
+    return f"{safe}-{zlib.crc32(endpoint.encode('utf-8', 'replace')):08x}"
+
+
+def base_endpoint(env) -> str:
+    """The endpoint a session in this environment talks to (ANTHROPIC_BASE_URL, else the API's).
+
+    Claude Code hands its own environment, settings included, to the status line, so this
+    needs no file reads; the probe resolves the full credential chain itself.
+    """
+    from ccprompt.core.text import normalise_base_url, redact_url
+
+    base, _ = normalise_base_url(env.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com")
+    return redact_url(base.rstrip("/") + "/v1/messages")
 
 
 def package_parent() -> str:

@@ -7,16 +7,17 @@ uses it to pre-render the prompt cache.
 from __future__ import annotations
 
 from ccprompt.core.model import MonitorState
+from ccprompt.core.signal import Signal, assess
 from ccprompt.core.text import fmt_ms, sanitize
 
 ICONS = {"healthy": "🟢", "degraded": "🟡", "error": "🔴", "unknown": "⚪"}
 COLORS = {"healthy": "32", "degraded": "33", "error": "31", "unknown": "90"}
 
 
-def status_of(state: MonitorState | None) -> str:
+def status_of(state: MonitorState | None, signal: Signal | None = None) -> str:
     if state is None or not state.monitoring_enabled:
         return "unknown"
-    return state.status
+    return signal.status if signal is not None else assess(state).status
 
 
 def unknown_reason(state: MonitorState | None) -> str:
@@ -27,26 +28,37 @@ def unknown_reason(state: MonitorState | None) -> str:
     return sanitize(state.reason or "no probe yet", 40)
 
 
-def network_segment(state: MonitorState | None, style: str = "full") -> str:
-    """The network segment in one of the styles `icon`, `short` or `full` (no colour)."""
-    status = status_of(state)
+def network_segment(state: MonitorState | None, style: str = "full", signal: Signal | None = None) -> str:
+    """The network segment in one of the styles `icon`, `short` or `full` (no colour).
+
+    `signal` is what `core.signal.assess` made of the state and the session; without one,
+    the state alone is assessed (as the shell prompt does).
+    """
+    signal = signal or assess(state)
+    status = signal.status
     icon = ICONS[status]
     if style == "icon":
         return icon
     if status == "unknown":
         return f"{icon} {unknown_reason(state)}"
+    marker = f" {signal.marker}" if signal.marker else ""
+    via = " ⇄" if signal.source == "proxy" else ""
+    if signal.source == "session":
+        return f"{icon} answering" + (" (seen in session)" if style == "full" else "") + marker
     network = state.network
+    if status == "error":
+        text = f"{icon}{via} {sanitize(signal.cause, 60)}"
+        if style == "full" and signal.source == "probe":
+            text += f" {state.breakdown()}"
+        return text
     if style == "short":
-        if status == "error" and network.latency_ms is None:
-            return f"{icon} -"
-        return f"{icon} {fmt_ms(network.latency_ms)}"
+        latency = "" if signal.source == "proxy" else f" {fmt_ms(network.latency_ms)}"
+        return f"{icon}{via}{latency}" + marker
     p95 = network.p95_latency_ms
     p95_text = f"P95:{p95:.0f}ms" if p95 else "P95:N/A"
-    if status == "healthy":
-        return f"{icon} {p95_text}"
     if status == "degraded":
-        return f"{icon} {p95_text} {state.breakdown()}"
-    return f"{icon} {state.breakdown()}"
+        return f"{icon}{via} {p95_text} {state.breakdown()}" + marker
+    return f"{icon}{via} {p95_text}" + marker
 
 
 def colorize(text: str, status: str, color: bool) -> str:

@@ -1,5 +1,10 @@
 """The scheduler's rule: is a probe due now (COLD > RED > GREEN), and why.
 
+RED covers three triggers that share one 10-second window across all sessions: an
+unresolved API error in the transcript, a turn waiting on the API for longer than
+`waiting_s` (Claude Code writes nothing while it retries), and a reply that proves a
+recovery the state has not confirmed yet.
+
 `decide` is pure: it takes the time, the state and the inputs and returns a `Decision`,
 so every window can be tested without sleeping. Starting the probe is `sources.spawn`'s job.
 """
@@ -7,6 +12,7 @@ so every window can be tested without sleeping. Starting the probe is `sources.s
 from __future__ import annotations
 
 from ccprompt.core.model import Decision, MonitorState, TranscriptScan
+from ccprompt.core.signal import recovered_unconfirmed, waiting_too_long
 
 
 def decide(now_ms: int, state: MonitorState | None, config, *, session_id=None, duration_ms=None,
@@ -38,9 +44,16 @@ def decide(now_ms: int, state: MonitorState | None, config, *, session_id=None, 
         cold_skip = "new session, but a probe finished under 30 s ago"
 
     red_skip = None
+    red_reason = None
     if transcript and transcript.error and transcript.unresolved and transcript.recent:
+        red_reason = "recent unresolved API error in the transcript"
+    elif waiting_too_long(transcript, now_ms / 1000, config["waiting_s"]):
+        red_reason = f"a turn has waited {now_ms / 1000 - transcript.waiting_since_epoch_s:.0f}s on the API"
+    elif recovered_unconfirmed(state, transcript):
+        red_reason = "a reply shows the API answers again; confirming"
+    if red_reason:
         if windows.last_red_window_id != now_ms // red_ms:
-            return Decision(kind="RED", reason="recent unresolved API error in the transcript")
+            return Decision(kind="RED", reason=red_reason)
         red_skip = "RED window already probed"
 
     last_baseline = windows.last_baseline_epoch_ms

@@ -25,13 +25,34 @@ def read_state(paths: Paths) -> MonitorState | None:
         return None
 
 
+def read_state_for(paths: Paths, endpoint: str) -> MonitorState | None:
+    """The state of one endpoint: the newest file when it is that endpoint's, else its own file.
+
+    A session never sees another endpoint's weather: with nothing recorded for its own
+    endpoint yet, it gets None (and a first probe).
+    """
+    newest = read_state(paths)
+    if newest is not None and newest.endpoint == endpoint:
+        return newest
+    try:
+        raw = files.read_regular(paths.endpoint_state_file(endpoint), STATE_LIMIT_BYTES)
+        state = MonitorState.from_json(fastjson.loads(raw))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return state if state is not None and state.endpoint == endpoint else None
+
+
 def write_state(paths: Paths, state: MonitorState) -> None:
-    """Persist the state, then the pre-rendered prompt cache the shells read."""
+    """Persist the state as the newest, and as its endpoint's; then the prompt cache the shells read."""
     import json
 
     files.private_dir(paths.state_dir)
-    text = json.dumps(state.to_json(), indent=1, ensure_ascii=False)
-    files.atomic_write(paths.state_file, files.encode(text))
+    data = files.encode(json.dumps(state.to_json(), indent=1, ensure_ascii=False))
+    if state.endpoint:
+        target = paths.endpoint_state_file(state.endpoint)
+        files.private_dir(os.path.dirname(target))
+        files.atomic_write(target, data)
+    files.atomic_write(paths.state_file, data)
     write_prompt_cache(paths, state)
     files.sweep_temps(paths.state_dir)
 

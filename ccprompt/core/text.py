@@ -162,6 +162,29 @@ def redact_url(url) -> str | None:
     return f"{scheme}{sep}{rebuilt}" if sep else rebuilt
 
 
+def normalise_base_url(url: str) -> tuple[str, str | None]:
+    """The base URL with an international host in punycode, and a problem if it is no URL."""
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+        return url, f"ANTHROPIC_BASE_URL {_shown(url)} is not an http(s) URL"
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
+        return url, "ANTHROPIC_BASE_URL contains a space or control character"
+    if url.isascii():
+        return url, None
+    authority, slash, path = rest.partition("/")
+    userinfo, at, hostport = authority.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return url, f"ANTHROPIC_BASE_URL host {_shown(host)} is not a valid domain name"
+    rebuilt = f"{scheme}://{userinfo}{at}{host}{colon}{port}{slash}{path}"
+    if not rebuilt.isascii():
+        return url, "ANTHROPIC_BASE_URL has non-ASCII characters outside its host"
+    return rebuilt, None
+
+
 def redact_secrets(text, secrets) -> str:
     """`text` with every given secret (and its URL-encoded form) replaced by `***`."""
     text = "" if text is None else str(text)
@@ -203,3 +226,7 @@ def escape_invisible(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _shown(text: str) -> str:
+    return repr(sanitize(redact_url(text), 60))

@@ -52,8 +52,9 @@ def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: flo
         ratelimit=dict(outcome.ratelimit),
         auth=outcome.auth,
         rolling_totals=samples,
-        p80_latency_ms=verdict.nearest_rank(samples, 0.80) or 0,
-        p95_latency_ms=verdict.nearest_rank(samples, 0.95) or 0,
+        # No percentile until there are enough samples to mean anything (`P95:N/A` until then).
+        p80_latency_ms=(verdict.nearest_rank(samples, 0.80) or 0) if len(samples) >= verdict.MIN_SAMPLES else 0,
+        p95_latency_ms=(verdict.nearest_rank(samples, 0.95) or 0) if len(samples) >= verdict.MIN_SAMPLES else 0,
     )
     windows = Windows(
         last_probe_mode=mode,

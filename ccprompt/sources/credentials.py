@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from ccprompt.core.paths import Paths
+from ccprompt.core.text import normalise_base_url
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 OAUTH_BETA = "oauth-2025-04-20"
@@ -199,30 +200,8 @@ def secret_problem(variable, secret, source) -> str | None:
     return None
 
 
-def normalise_base_url(url: str) -> tuple[str, str | None]:
-    """The base URL with an international host in punycode, and a problem if it is no URL."""
-    url = url.strip()
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
-        return url, f"ANTHROPIC_BASE_URL {_shown(url)} is not an http(s) URL"
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
-        return url, "ANTHROPIC_BASE_URL contains a space or control character"
-    if url.isascii():
-        return url, None
-    authority, slash, path = rest.partition("/")
-    userinfo, at, hostport = authority.rpartition("@")
-    host, colon, port = hostport.partition(":")
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return url, f"ANTHROPIC_BASE_URL host {_shown(host)} is not a valid domain name"
-    rebuilt = f"{scheme}://{userinfo}{at}{host}{colon}{port}{slash}{path}"
-    if not rebuilt.isascii():
-        return url, "ANTHROPIC_BASE_URL has non-ASCII characters outside its host"
-    return rebuilt, None
+def endpoint(paths: Paths) -> str:
+    """The endpoint the probe would use here, redacted: the key to this environment's state."""
+    from ccprompt.core.text import redact_url
 
-
-def _shown(text: str) -> str:
-    from ccprompt.core.text import redact_url, sanitize
-
-    return repr(sanitize(redact_url(text), 60))
+    return redact_url(resolve(paths).endpoint)

@@ -10,8 +10,9 @@ import time
 
 from ccprompt.core import debuglog, files, store, transition, verdict
 from ccprompt.core.config import TIMEOUT_CAP_MS, Config
-from ccprompt.core.model import MonitorState, Outcome, RefreshResult, TranscriptScan
+from ccprompt.core.model import MonitorState, Outcome, Passive, RefreshResult, TranscriptScan
 from ccprompt.core.paths import Paths
+from ccprompt.core.text import redact_url
 
 
 class UnsafeStateDir(Exception):
@@ -40,9 +41,9 @@ def probe_and_record(paths: Paths, config: Config, mode: str, *, session_id=None
     """
     from ccprompt.sources import credentials, probe
 
-    if previous == "read":
-        previous = store.read_state(paths)
     credential = credentials.resolve(paths)
+    if previous == "read":
+        previous = store.read_state_for(paths, redact_url(credential.endpoint))
     debug = debuglog.enabled(config)
     if debug:
         debuglog.log(paths, "credential", source=credential.source, kind=credential.kind,
@@ -98,12 +99,26 @@ def probe_and_record(paths: Paths, config: Config, mode: str, *, session_id=None
     return outcome, new
 
 
+def state_lock(paths: Paths) -> files.FileLock:
+    """Held only around a read-modify-write of the state file, never across a probe."""
+    return files.FileLock(paths.in_state("state.lock"))
+
+
 def record(paths: Paths, config: Config, outcome: Outcome | None, new: MonitorState, writer: str = "probe") -> None:
     """Persist a new state (and the prompt cache), plus the outcome's history line.
 
-    The history line carries the same time as the state's last probe.
+    A real request the proxy recorded while the probe was in flight is kept. The history
+    line carries the same time as the state's last probe.
     """
-    store.write_state(paths, new)
+    lock = state_lock(paths)
+    lock.acquire(blocking=True, timeout_s=2.0)
+    try:
+        current = store.read_state_for(paths, new.endpoint) if new.endpoint else None
+        if current is not None and current.passive.at_ms > new.passive.at_ms:
+            new.passive = current.passive
+        store.write_state(paths, new)
+    finally:
+        lock.release()
     if outcome is not None:
         probed_ms = new.windows.last_probe_epoch_ms
         now_s = probed_ms / 1000 if probed_ms else time.time()
@@ -133,13 +148,16 @@ def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, 
     from ccprompt.core import schedule
     from ccprompt.sources import transcript as transcript_mod
 
+    from ccprompt.sources import credentials
+
     prepare(paths)
+    endpoint = credentials.endpoint(paths)
     lock = probe_lock(paths)
     last_attempt_s = lock.stamped_at()
     if not lock.acquire(blocking=sync, timeout_s=TIMEOUT_CAP_MS / 1000 + 2):
         return RefreshResult(reason="another probe is running")
     try:
-        previous = store.read_state(paths)
+        previous = store.read_state_for(paths, endpoint)
         now_s = time.time()
         recorded_s = previous.windows.last_probe_epoch_ms / 1000 if previous else 0
         if not sync and last_attempt_s > recorded_s + 1 and 0 <= now_s - last_attempt_s < config["red_interval_s"]:
@@ -159,5 +177,34 @@ def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, 
                                         previous=previous, model=model)
         return RefreshResult(probed=outcome is not None, mode=decision.kind, reason=decision.reason,
                              status=new.status)
+    finally:
+        lock.release()
+
+
+def record_passive(paths: Paths, endpoint: str, passive: Passive) -> bool:
+    """Write what the proxy saw of a real request into that endpoint's state.
+
+    Takes only the short state lock, never the probe lock, so a probe in flight never
+    delays it. Returns False when it could not be written (the proxy's own log keeps it).
+    """
+    endpoint = redact_url(endpoint)
+    try:
+        prepare(paths)
+    except (UnsafeStateDir, OSError):
+        return False
+    lock = state_lock(paths)
+    if not lock.acquire(blocking=True, timeout_s=0.5):
+        return False
+    try:
+        state = store.read_state_for(paths, endpoint)
+        if state is None:
+            state = MonitorState(endpoint=endpoint, source="proxy", reason="no probe yet")
+        if passive.outcome in ("stall", "resumed") and state.passive.at_ms > passive.at_ms:
+            return True  # a newer attempt already replaced the stalled one
+        state.passive = passive
+        store.write_state(paths, state)
+        return True
+    except OSError:
+        return False
     finally:
         lock.release()

@@ -136,7 +136,7 @@ def context_percent(payload: dict, scan) -> float | None:
     return 100.0 * tokens / size
 
 
-def segments(payload: dict, state, scan, style: str, note=None) -> dict:
+def segments(payload: dict, state, scan, style: str, note=None, signal=None) -> dict:
     """Each segment's plain text (already sanitized), keyed by name; absent ones omitted."""
     out = {}
     model = _get(payload, "model", "display_name") or _get(payload, "model", "id") or (scan.model if scan else None)
@@ -154,40 +154,79 @@ def segments(payload: dict, state, scan, style: str, note=None) -> dict:
     cost = number(_get(payload, "cost", "total_cost_usd"))
     if cost is not None:
         out["cost"] = f"${cost:.2f}"
-    network = render.network_segment(state, style)
-    if note and style != "icon" and render.status_of(state) == "unknown":
-        network = f"{render.ICONS['unknown']} {note}"
-    out["network"] = network
+    out["network"] = network_text(state, style, note, signal)
     return out
 
 
-def layout(parts: list, separator: str, columns) -> list:
-    """Greedy wrap: the segments on one line, or on two when the line is wider than $COLUMNS."""
-    line = separator.join(text for text, _ in parts)
-    if not columns or display_width(line) <= columns or len(parts) < 2:
-        return [parts]
-    first, second = [], []
-    width = 0
-    for part in parts:
-        extra = display_width(part[0]) + (display_width(separator) if first else 0)
-        if not second and (width + extra <= columns or not first):
-            first.append(part)
-            width += extra
-        else:
-            second.append(part)
-    return [first, second] if second else [first]
+def network_text(state, style: str, note=None, signal=None) -> str:
+    if note and style != "icon" and render.status_of(state, signal) == "unknown":
+        return f"{render.ICONS['unknown']} {note}"
+    return render.network_segment(state, style, signal)
 
 
-def compose(seg: dict, order, status: str, separator: str, color: bool, columns) -> str:
+# The order segments give way when the line is too wide; the network segment never does.
+DROP_ORDER = ("directory", "git", "cost", "model", "context")
+SHORTER = {"full": ("short", "icon"), "short": ("icon",), "icon": ()}
+
+
+def fit(seg: dict, order, separator: str, width, shorter) -> list:
+    """The names to show so the line fits `width` columns: other segments go first, in
+    DROP_ORDER, then the network segment takes a shorter style; it is never cut."""
+    names = [name for name in order if name in seg]
+    if not width:
+        return names
+
+    def total(kept):
+        return display_width(separator.join(seg[name] for name in kept))
+
+    while total(names) > width:
+        droppable = [n for n in DROP_ORDER if n in names] + [n for n in names if n not in DROP_ORDER
+                                                             and n != "network"]
+        if not droppable:
+            break
+        names.remove(droppable[0])
+    if "network" in seg and total(names) > width:
+        for text in shorter:
+            seg["network"] = text
+            if total(names) <= width:
+                break
+    return names
+
+
+def compose(seg: dict, names, status: str, separator: str, color: bool) -> str:
     parts = []
-    for name in order:
-        if name in seg:
-            code = render.COLORS.get(status) if name == "network" else SEGMENT_COLORS.get(name)
-            parts.append((seg[name], code))
-    lines = []
-    for row in layout(parts, separator, columns):
-        lines.append(separator.join(f"\x1b[{code}m{text}\x1b[0m" if color and code else text for text, code in row))
-    return "\n".join(lines)
+    for name in names:
+        code = render.COLORS.get(status) if name == "network" else SEGMENT_COLORS.get(name)
+        parts.append(f"\x1b[{code}m{seg[name]}\x1b[0m" if color and code else seg[name])
+    return separator.join(parts)
+
+
+def usable_width(env, paths) -> int | None:
+    """The columns Claude Code shows of a row: $COLUMNS less 4, less the statusLine's padding."""
+    columns = _int_env(env.get("COLUMNS"))
+    if not columns:
+        return None
+    return max(columns - 4 - _padding(paths), 8)
+
+
+def _padding(paths) -> int:
+    from ccprompt.core import files
+
+    try:
+        settings = fastjson.loads(files.read_regular(paths.claude_settings, 1 << 20))
+        padding = settings.get("statusLine", {}).get("padding", 0)
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return 0
+    return padding if isinstance(padding, int) and not isinstance(padding, bool) and 0 <= padding < 40 else 0
+
+
+def session_model(payload: dict) -> str | None:
+    """The session's own model id for a probe, without a context-size suffix like `[1m]`."""
+    model = _get(payload, "model", "id")
+    if not isinstance(model, str) or not model.strip():
+        return None
+    model = model.strip().split("[", 1)[0]
+    return model if model and all(ch.isalnum() or ch in "-._:@" for ch in model) else None
 
 
 def format_template(template: str, payload: dict, state: MonitorState | None, seg: dict) -> str:
@@ -239,7 +278,10 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     from ccprompt.core import files
 
     unsafe = files.unsafe_dir(paths.state_dir)
-    state = None if unsafe else store.read_state(paths)
+    from ccprompt.sources import credentials
+
+    endpoint = credentials.endpoint(paths)
+    state = None if unsafe else store.read_state_for(paths, endpoint)
     session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
     duration = number(_get(payload, "cost", "total_duration_ms"))
     note = None
@@ -254,7 +296,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
                                   transcript_path=transcript_path, sync=True)
         if debug:
             debuglog.log(paths, "decision", sync=True, **result.to_dict())
-        state = store.read_state(paths)
+        state = store.read_state_for(paths, endpoint)
     else:
         from ccprompt.core import schedule
 
@@ -268,7 +310,8 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
             lock = files.FileLock(paths.lock_file)
             files.private_dir(paths.state_dir)
             if lock.is_free():
-                spawned = spawn.spawn(spawn.refresh_argv(session_id, duration, transcript_path)) > 0
+                model = session_model(payload) if decision.kind == "RED" else None
+                spawned = spawn.spawn(spawn.refresh_argv(session_id, duration, transcript_path, model)) > 0
             else:
                 reason += "; a probe is already running"
             note = "probing…"
@@ -277,8 +320,13 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
 
     if not config["monitoring_enabled"]:
         state = MonitorState(monitoring_enabled=False)
+    from ccprompt.core.signal import assess
+
+    signal = assess(state, scan, now_s, config["waiting_s"])
+    if note and state is not None and signal.status != "unknown":
+        note = None  # a probe is on its way, but there is a result to show meanwhile
     style = config["statusline.style"]
-    seg = segments(payload, state, scan, style, note)
+    seg = segments(payload, state, scan, style, note, signal)
     template = config["statusline.format"]
     if template:
         try:
@@ -286,11 +334,13 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
         except Exception as exc:  # a broken user template still gets a line
             text = f"{seg['network']} (format error: {sanitize(exc, 60)})"
     else:
-        columns = number(_int_env(paths.env.get("COLUMNS")))
-        text = compose(seg, config["statusline.segments"], render.status_of(state),
-                       config["statusline.separator"], render.use_color(paths.env), columns)
+        separator = config["statusline.separator"]
+        shorter = [network_text(state, s, note, signal) for s in SHORTER[style]]
+        names = fit(seg, config["statusline.segments"], separator, usable_width(paths.env, paths), shorter)
+        text = compose(seg, names, render.status_of(state, signal), separator, render.use_color(paths.env))
     if debug:
-        debuglog.log(paths, "render", chars=len(text), status=render.status_of(state))
+        debuglog.log(paths, "render", chars=len(text), status=signal.status, source=signal.source,
+                     marker=signal.marker)
     out.write(text + "\n")
     out.flush()
     return 0

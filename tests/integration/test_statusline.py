@@ -120,7 +120,7 @@ def test_unresolved_529_turns_the_line_red_with_the_breakdown(env, fake_api, run
     assert state["last_jsonl_error_event"]["code"] == 529
     assert state["last_jsonl_error_event"]["type"] == "overloaded_error"
     line = statusline(env, data).stdout.strip()
-    assert line.endswith("🔴 " + state["network"]["breakdown"])
+    assert line.endswith("🔴 529 overloaded " + state["network"]["breakdown"])
     assert "DNS:" in line and "TTFB:" in line and "Total:" in line
 
 
@@ -279,12 +279,27 @@ def test_git_branch_and_context_from_transcript(env, fake_api, tmp_path):
     assert "$0.00" in out
 
 
-def test_wraps_at_columns(env, fake_api):
+def test_fits_what_claude_code_shows_of_a_row(env, fake_api):
+    from ccprompt.core.text import display_width
+
     data = payload()
-    narrow = statusline({**env, "COLUMNS": "40"}, data).stdout
-    wide = statusline({**env, "COLUMNS": "300"}, data).stdout
-    assert narrow.count("\n") == 2 and wide.count("\n") == 1
-    assert all(len(line) <= 40 for line in narrow.splitlines())
+    statusline(env, data, extra_args=("--sync",))  # a recorded probe, so every render below shows it
+    wide = statusline({**env, "COLUMNS": "300", "NO_COLOR": "1"}, data).stdout
+    assert wide.count("\n") == 1 and "🟢" in wide
+    network = wide.rstrip("\n").rsplit(" | ", 1)[1]
+    for columns in (60, 46, 36, 24, 12):
+        line = statusline({**env, "COLUMNS": str(columns), "NO_COLOR": "1"}, data).stdout
+        assert line.count("\n") == 1, line
+        shown = line.rstrip("\n")
+        # Claude Code shows COLUMNS - 4 columns of a row and cuts the rest with an ellipsis.
+        assert display_width(shown) <= max(columns - 4, 8), (columns, shown)
+        last = shown.rsplit(" | ", 1)[-1]
+        assert last == network or network.startswith(last.split(" ")[0]), (columns, shown)
+    # Directory, branch and cost give way first, the model next; the network segment stays whole.
+    at_46 = statusline({**env, "COLUMNS": "46", "NO_COLOR": "1"}, data).stdout.rstrip("\n")
+    assert at_46 == f"Opus 4.5 | ctx 59% | $1.29 | {network}"
+    at_30 = statusline({**env, "COLUMNS": "30", "NO_COLOR": "1"}, data).stdout.rstrip("\n")
+    assert at_30 == f"ctx 59% | {network}"
 
 
 def test_colours_unless_no_color(cc_env, fake_api):

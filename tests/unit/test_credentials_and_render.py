@@ -69,8 +69,12 @@ def test_network_segment_styles():
     assert network_segment(degraded) == "🟡 P95:450ms DNS:12ms|TCP:30ms|TLS:45ms|TTFB:890ms|Total:990ms"
     assert network_segment(degraded, "short") == "🟡 990ms"
     assert network_segment(degraded, "icon") == "🟡"
-    error = {"status": "error", "network": {"phases_ms": {"dns": 12, "tcp": 28, "tls": 45, "ttfb": None, "total": 2000}}}
-    assert network_segment(error) == "🔴 DNS:12ms|TCP:28ms|TLS:45ms|TTFB:-|Total:2000ms"
+    error = {"status": "error", "reason": "timed out after 2000 ms during TTFB",
+             "network": {"failure_phase": "timeout", "timeout_ms": 2000,
+                         "phases_ms": {"dns": 12, "tcp": 28, "tls": 45, "ttfb": None, "total": 2000}}}
+    assert network_segment(error) == ("🔴 timeout after 2s waiting for the first byte "
+                                      "DNS:12ms|TCP:28ms|TLS:45ms|TTFB:-|Total:2000ms")
+    assert network_segment(error, "short") == "🔴 timeout after 2s waiting for the first byte"
     reused = {"status": "degraded", "network": {"p95_latency_ms": 0, "reused": {"dns": True, "tcp": True, "tls": True},
                                                 "phases_ms": {"dns": None, "tcp": None, "tls": None, "ttfb": 890, "total": 890}}}
     assert network_segment(reused) == "🟡 P95:N/A DNS:reuse|TCP:reuse|TLS:reuse|TTFB:890ms|Total:890ms"

@@ -1,0 +1,139 @@
+"""What the line should say right now: the probe, the proxy's real requests and the session, combined.
+
+Pure: it takes the state, a transcript scan and the clock. The newest evidence wins:
+- a real request through the proxy that is newer than the last probe;
+- a successful reply in the session that is newer than every failure, which proves the
+  API answers (recovery shows at once, before any probe confirms it);
+- otherwise the last probe.
+A turn waiting on the API longer than `waiting_s` adds a marker (`⏳ 45s`), not a colour:
+the probe that the wait triggers decides the colour.
+"""
+
+from __future__ import annotations
+
+from ccprompt.core.model import MonitorState, Record, TranscriptScan, _slots
+
+HTTP_CAUSES = {
+    400: "400 bad request",
+    401: "401 invalid key",
+    402: "402 billing problem",
+    403: "403 not allowed",
+    404: "404 not found",
+    413: "413 request too large",
+    429: "429 rate limited",
+    500: "500 server error",
+    502: "502 bad gateway",
+    503: "503 unavailable",
+    504: "504 gateway timeout",
+    529: "529 overloaded",
+}
+WAITING_FOR = {"dns": "DNS", "tcp": "the connection", "tls": "TLS", "ttfb": "the first byte"}
+
+
+class Signal(Record):
+    """The status to show, the cause behind an error, a marker, and where it came from."""
+
+    _fields = (("status", "unknown"), ("cause", ""), ("marker", ""), ("source", "probe"))
+    __slots__ = _slots(_fields)
+
+
+def http_cause(status: int, error_type=None, retry_after=None) -> str:
+    text = HTTP_CAUSES.get(status) or f"{status} {(error_type or 'error').replace('_error', '')}"
+    if status == 429 and retry_after:
+        text += f" · retry in {retry_after}s"
+    return text
+
+
+def transport_cause(phase, stalled_phase, timeout_ms, detail: str) -> str:
+    """`DNS: no such host`, `TLS: certificate expired`, `timeout after 2.5s waiting for the first byte`."""
+    detail = (detail or "").lower()
+    if phase == "timeout":
+        seconds = f"{timeout_ms / 1000:g}s" if timeout_ms else "the timeout"
+        return f"timeout after {seconds} waiting for {WAITING_FOR.get(stalled_phase, 'an answer')}"
+    if phase == "dns":
+        return "DNS: no such host" if "resolve" in detail or not detail else "DNS: lookup failed"
+    if phase == "tcp":
+        for needle, text in (("refused", "connection refused"), ("no route", "no route to host"),
+                             ("unreachable", "network unreachable")):
+            if needle in detail:
+                return f"TCP: {text}"
+        return "TCP: connect failed"
+    if phase == "tls":
+        for needle, text in (("expired", "certificate expired"), ("self-signed", "certificate not trusted"),
+                             ("self signed", "certificate not trusted"), ("issuer", "certificate not trusted"),
+                             ("verify", "certificate not trusted"), ("subject", "certificate name mismatch"),
+                             ("hostname", "certificate name mismatch"), ("no alternative", "certificate name mismatch")):
+            if needle in detail:
+                return f"TLS: {text}"
+        return "TLS: handshake failed"
+    return "no answer" if not phase else f"{phase.upper()} failed"
+
+
+def probe_cause(state: MonitorState) -> str:
+    network = state.network
+    if network.last_http_status:
+        return http_cause(network.last_http_status, network.error_type, network.retry_after)
+    return transport_cause(network.failure_phase, _stalled(state), network.timeout_ms, state.reason)
+
+
+def _stalled(state: MonitorState):
+    # The recorded reason names the phase a timeout stalled in ("... during TTFB").
+    reason = state.reason or ""
+    for phase in ("dns", "tcp", "tls", "ttfb"):
+        if f"during {phase.upper()}" in reason:
+            return phase
+    return "ttfb"
+
+
+def assess(state: MonitorState | None, scan: TranscriptScan | None = None, now_s: float | None = None,
+           waiting_s: float = 10.0) -> Signal:
+    """The signal for one render. Without a scan (the shell prompt) only the state counts."""
+    if state is None or not state.monitoring_enabled:
+        return Signal(status="unknown", source="none")
+    signal = Signal(status=state.status, source="probe")
+    if state.status == "error":
+        signal.cause = probe_cause(state)
+    evidence_ms = state.windows.last_probe_epoch_ms
+    passive = state.passive
+    if passive.at_ms and passive.at_ms > evidence_ms and passive.outcome:
+        evidence_ms = passive.at_ms
+        if passive.outcome == "error":
+            cause = http_cause(passive.http_status, passive.error_type, passive.retry_after) \
+                if passive.http_status else "no answer from the API"
+            if passive.attempt and passive.attempt > 1:
+                cause += f" · retry {passive.attempt - 1}"
+            signal = Signal(status="error", cause=cause, source="proxy")
+        elif passive.outcome == "stall" and passive.stall_since_ms:
+            signal.source = "proxy"
+            if now_s is not None:
+                signal.marker = f"⏳ stall {_age(now_s - passive.stall_since_ms / 1000)}"
+        else:
+            signal = Signal(status="healthy", source="proxy")
+    if scan is None or now_s is None:
+        return signal
+    reply_s = scan.last_reply_epoch_s
+    if signal.status == "error" and reply_s:
+        error_s = max(evidence_ms / 1000, (scan.error or {}).get("epoch_s") or 0)
+        if reply_s > error_s:
+            # A reply newer than every failure: the API answers, whatever the last probe said.
+            signal = Signal(status="healthy", source="session")
+    waiting = scan.waiting_since_epoch_s
+    if waiting and now_s - waiting >= waiting_s and signal.status != "error" and not signal.marker:
+        signal.marker = f"⏳ {_age(now_s - waiting)}"
+    return signal
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds}s" if seconds < 100 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def waiting_too_long(scan: TranscriptScan | None, now_s: float, waiting_s: float) -> bool:
+    return bool(scan and scan.waiting_since_epoch_s and now_s - scan.waiting_since_epoch_s >= waiting_s)
+
+
+def recovered_unconfirmed(state: MonitorState | None, scan: TranscriptScan | None) -> bool:
+    """The session proves the API answers, but the state still holds a failure: confirm it."""
+    if state is None or scan is None or not scan.last_reply_epoch_s:
+        return False
+    return state.status == "error" and scan.last_reply_epoch_s * 1000 > state.windows.last_probe_epoch_ms
