@@ -7,7 +7,7 @@ one plain line and exit 2, like the fast parser's; never a box.
 from __future__ import annotations
 
 import inspect
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -32,6 +32,9 @@ def _typer_param(param: Param):
     `fast.convert` checks, so both parsers accept and refuse exactly the same values."""
     if param.kind == "flag":
         return bool, typer.Option(param.default, *param.flags, help=param.help, hidden=param.hidden)
+    if param.kind == "rest":
+        return Optional[List[str]], typer.Argument(None, help=param.help, metavar=param.shown_metavar,
+                                                   show_default=False)
     shown = None if param.default is None else str(param.default)
     if param.positional:
         return Optional[str], typer.Argument(shown, help=param.help, metavar=param.shown_metavar,
@@ -45,7 +48,9 @@ def _callback(command: Command):
         values = {}
         for param in command.params:
             value = kwargs.get(param.name)
-            if param.kind != "flag" and isinstance(value, str) and value != _shown_default(param):
+            if param.kind == "rest":
+                value = list(value or ())
+            elif param.kind != "flag" and isinstance(value, str) and value != _shown_default(param):
                 shown = param.flags[0] if param.flags else param.name.upper()
                 value = convert(param, value, shown)
             elif param.kind != "flag":
@@ -92,7 +97,11 @@ def build() -> typer.Typer:
                 groups[group] = typer.Typer(no_args_is_help=True, help=GROUP_HELP.get(group, ""))
                 app.add_typer(groups[group], name=group)
             target = groups[group]
-        target.command(command.words[-1], help=command.help)(_callback(command))
+        settings = {}
+        if any(param.kind == "rest" for param in command.params):
+            # The command's own options are its own: `ccprompt run claude --model x`.
+            settings = {"allow_extra_args": True, "ignore_unknown_options": True}
+        target.command(command.words[-1], help=command.help, context_settings=settings)(_callback(command))
     return app
 
 
@@ -100,8 +109,26 @@ def click_command(app: typer.Typer | None = None):
     return typer.main.get_command(app or build())
 
 
+def takes_rest(argv: list):
+    """The table's command when argv names one whose argument list is another command's argv
+    (`ccprompt run claude --help`: the `--help` is claude's, not ours), else None."""
+    from ccprompt.cli.table import find
+
+    command, rest = find(argv)
+    if command is None or not any(p.kind == "rest" for p in command.params):
+        return None
+    if not rest or rest[0] in ("--help", "-h"):
+        return None
+    return command, rest
+
+
 def run(argv: list) -> int:
     """Parse with Typer and run; a usage error becomes UsageError (one line, exit 2)."""
+    passthrough = takes_rest(argv)
+    if passthrough is not None:
+        from ccprompt.cli import fast
+
+        return fast.run(*passthrough)
     command = click_command()
     try:
         result = command.main(args=list(argv) or ["--help"], prog_name="ccprompt", standalone_mode=False)

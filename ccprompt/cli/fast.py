@@ -1,7 +1,8 @@
 """A standard-library parser for the option table, used for the commands that run most often.
 
 Importing Typer costs several times the interpreter's own start-up, so `statusline`,
-`status`, `refresh`, `init` and `probe` are parsed here. Their `--help` goes to Typer.
+`status`, `refresh`, `init`, `probe` and `run` are parsed here. Their `--help` goes to Typer
+(for `run`, only a `--help` before the command: `ccprompt run claude --help` is claude's).
 Errors read like Typer's, as one plain line.
 """
 
@@ -20,6 +21,13 @@ def parse(command: Command, args: list) -> dict:
     only_positional = False
     while i < len(args):
         arg = args[i]
+        if positionals and positionals[0].kind == "rest" and (only_positional or arg in ("--", "-")
+                                                               or not arg.startswith("-")):
+            # Everything from here on is the command's own argv, options included.
+            if arg == "--" and not only_positional:
+                i += 1
+            values[positionals.pop(0).name] = list(args[i:])
+            break
         i += 1
         if arg == "--" and not only_positional:
             only_positional = True
@@ -50,8 +58,10 @@ def parse(command: Command, args: list) -> dict:
     return values
 
 
-def convert(param, raw: str, shown: str):
+def convert(param, raw, shown: str):
     """The value of one option or argument, checked against its kind and range."""
+    if param.kind == "rest":
+        return list(raw)
     where = f"Invalid value for '{shown}'"
     if param.kind == "choice":
         if raw not in param.choices and param.invalid:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 
 class Param:
-    """One option (`flags` set) or positional argument (`flags` empty)."""
+    """One option (`flags` set) or positional argument (`flags` empty).
+
+    kind: "str", "int", "float", "choice", "flag", or "rest" (a positional that takes
+    every remaining word, options included, as a list; a `--` before it is optional).
+    """
 
     __slots__ = ("name", "flags", "kind", "default", "help", "choices", "low", "high", "metavar", "hidden",
                  "invalid")
@@ -26,7 +30,7 @@ class Param:
             return self.metavar
         if self.choices:
             return "[" + "|".join(self.choices) + "]"
-        return {"int": "INTEGER", "float": "NUMBER"}.get(self.kind, "TEXT")
+        return {"int": "INTEGER", "float": "NUMBER", "rest": "ARGS..."}.get(self.kind, "TEXT")
 
     @property
     def positional(self) -> bool:
@@ -96,7 +100,32 @@ COMMANDS = (
                       "Where the segment goes: left, right, title or none.", choices=POSITIONS),
                 Param("style", ("--style",), "choice", "short", "icon, short or full.", choices=STYLES),
                 Param("no_refresh", ("--no-refresh",), "flag", False, "Never start a background refresh."),
+                Param("wrap_claude", ("--wrap-claude",), "flag", False,
+                      "Also define `claude` as `ccprompt run claude`, so every session goes through the proxy."),
             ), fast=True),
+    Command(("run",), "ccprompt.commands.run:run",
+            "Run a command (claude) with ANTHROPIC_BASE_URL pointing at a healthy local proxy: "
+            "ccprompt run claude [ARGS]...\n\nThe proxy for this upstream is found (or started, supervised, "
+            "in the background); when none can be had the command runs directly and one line on stderr "
+            "says so. Everything after `run` (options included) is the command; a `--` first is optional.",
+            (Param("command", kind="rest", help="The command to run, then its own arguments and options.", metavar="COMMAND"),),
+            fast=True),
+    Command(("proxy",), "ccprompt.commands.proxy:proxy",
+            "Run the pass-through proxy to the API in the foreground, until stopped.\n\n"
+            "It forwards to the upstream the probe would use (ANTHROPIC_BASE_URL with its path prefix, the "
+            "same CA and proxy settings), streams every response unchanged, and records redacted metadata "
+            "of each attempt in requests.jsonl and the status line's state. A server that dies is "
+            "restarted on the same port.",
+            (
+                Param("host", ("--host",), "str", "127.0.0.1",
+                      "Interface to listen on; anything but loopback exposes the proxy to the network.",
+                      metavar="HOST"),
+                Param("port", ("--port",), "int", None, "Port to listen on (a free one when omitted).",
+                      low=0, high=65535, metavar="PORT"),
+                Param("capture", ("--capture",), "str", None,
+                      "Also write full requests and responses (prompts and replies; auth headers redacted) "
+                      "to 0600 files in DIR, newest 400 kept. Off by default.", metavar="DIR"),
+            )),
     Command(("install", "statusline"), "ccprompt.commands.install:install_statusline",
             "Point Claude Code's statusLine at ccprompt (keeps every other setting, backs up the file).",
             (_DRY_RUN,)),

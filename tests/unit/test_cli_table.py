@@ -75,3 +75,63 @@ def test_both_parsers_refuse_a_bad_value_with_the_same_line(argv, message, capsy
     assert main(argv) == 2
     _, err = capsys.readouterr()
     assert err == f"ccprompt: {message}\n"
+
+
+RUN = next(c for c in table.COMMANDS if c.words == ("run",))
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["claude"], ["claude"]),
+    (["claude", "--model", "opus", "-p", "hi"], ["claude", "--model", "opus", "-p", "hi"]),
+    (["--", "claude", "--help"], ["claude", "--help"]),
+    (["--", "--odd-name", "-x"], ["--odd-name", "-x"]),
+    (["claude", "--", "x"], ["claude", "--", "x"]),
+    ([], None),
+])
+def test_a_rest_argument_takes_every_remaining_word(args, expected):
+    assert fast.parse(RUN, args) == {"command": expected}
+
+
+def test_options_before_a_rest_argument_are_still_checked():
+    with pytest.raises(UsageError, match="No such option: --model"):
+        fast.parse(RUN, ["--model", "x", "claude"])
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    seen = []
+    monkeypatch.setattr("ccprompt.commands.run.run", lambda command=None: seen.append(command) or 0)
+    return seen
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "claude", "--model", "opus", "-p", "hi"],
+    ["run", "--", "claude", "--model", "opus", "-p", "hi"],
+])
+def test_typer_and_the_fast_parser_hand_run_the_same_argv(argv, calls):
+    from ccprompt.entry import main
+
+    CLICK.main(args=argv, prog_name="ccprompt", standalone_mode=False)
+    assert main(argv) == 0
+    assert calls == [["claude", "--model", "opus", "-p", "hi"]] * 2
+
+
+def test_a_help_option_after_the_command_is_the_commands_own(calls, capsys):
+    from ccprompt.cli import app as app_module
+    from ccprompt.entry import main
+
+    assert main(["run", "claude", "--help"]) == 0
+    assert app_module.run(["run", "claude", "-h"]) == 0
+    assert calls == [["claude", "--help"], ["claude", "-h"]]
+    assert main(["run", "--help"]) == 0
+    assert "[COMMAND]..." in capsys.readouterr().out
+    assert calls == [["claude", "--help"], ["claude", "-h"]]
+
+
+def test_init_takes_wrap_claude_in_both_parsers(monkeypatch):
+    seen = []
+    monkeypatch.setattr("ccprompt.commands.init.init", lambda **kw: seen.append(kw) or 0)
+    init = next(c for c in table.COMMANDS if c.words == ("init",))
+    assert fast.parse(init, ["zsh", "--wrap-claude"])["wrap_claude"] is True
+    CLICK.main(args=["init", "zsh", "--wrap-claude"], prog_name="ccprompt", standalone_mode=False)
+    assert seen[0]["wrap_claude"] is True and seen[0]["shell"] == "zsh"

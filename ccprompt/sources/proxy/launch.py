@@ -115,13 +115,18 @@ def command_environment(env, proxy_url: str) -> dict:
     return child
 
 
-def run(argv: list, upstream: Upstream | None, home: str, env=None) -> int:
-    """Exec `argv` through a proxy, or directly when none can be had. Returns only on failure to exec."""
+def run(argv: list, upstream: Upstream | None, home: str, env=None, why: str | None = None) -> int:
+    """Exec `argv` through a proxy, or directly when none can be had. Returns only on failure to exec.
+
+    `why`, when given, is the reason not to look for a proxy at all.
+    """
     env = os.environ if env is None else env
     if not argv:
         sys.stderr.write("ccprompt run: no command given (ccprompt run -- claude ...)\n")
         return 2
-    if upstream is None:
+    if why:
+        url = None
+    elif upstream is None:
         url, why = None, "no usable upstream base URL"
     elif _is_a_proxy_already(upstream):
         # The base URL already is a ccprompt proxy (a nested `run`): proxying it again would loop.

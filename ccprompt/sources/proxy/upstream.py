@@ -114,3 +114,18 @@ def bypasses_proxy(host: str, port: int | None, no_proxy: str | None) -> bool:
         if host == name or host.endswith("." + name):
             return True
     return False
+
+
+def resolve(paths) -> Upstream:
+    """The upstream the probe would use in this environment: base URL (credential chain), CA, proxy.
+
+    Raises ValueError when the base URL is not a usable http(s) URL.
+    """
+    from ccprompt.sources import credentials
+    from ccprompt.sources.probe import ca_settings, proxy_for
+
+    base_url = credentials.resolve(paths).base_url
+    proxy_url, no_proxy = proxy_for(base_url, paths.env)
+    ca = ca_settings(paths.env)
+    return Upstream(base_url, ca_file=ca["bundle"], extra_ca=ca["extra"], proxy_url=proxy_url or None,
+                    no_proxy=no_proxy or None)

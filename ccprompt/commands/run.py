@@ -1,0 +1,31 @@
+"""`ccprompt run [--] CMD [ARGS]...`: run a command through a healthy local proxy, or directly."""
+
+from __future__ import annotations
+
+import sys
+
+
+def run(command: list | None = None) -> int:
+    """Exec the command with ANTHROPIC_BASE_URL at the proxy for its upstream; returns only on failure.
+
+    Fail-open: a missing, unhealthy or unstartable proxy (or an unsafe state directory)
+    means the command runs unchanged, with one line on stderr saying why.
+    """
+    from ccprompt.core import files
+    from ccprompt.core.paths import Paths
+    from ccprompt.sources.proxy import launch
+    from ccprompt.sources.proxy.upstream import resolve
+
+    argv = list(command or ())
+    if not argv:
+        sys.stderr.write("ccprompt run: no command given (ccprompt run claude [ARGS]...)\n")
+        return 2
+    paths = Paths()
+    problem = files.unsafe_dir(paths.state_dir)
+    if problem:
+        return launch.run(argv, None, paths.state_dir, paths.env, why="state directory unsafe")
+    try:
+        upstream = resolve(paths)
+    except ValueError:
+        upstream = None
+    return launch.run(argv, upstream, paths.state_dir, paths.env)
