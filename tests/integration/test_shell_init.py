@@ -173,3 +173,47 @@ def test_install_for_an_unsupported_shell_exits_2(env):
     result = cli("install", "shell", "tcsh", env=env)
     assert (result.returncode, result.stdout) == (2, "")
     assert "unsupported shell 'tcsh'" in result.stderr
+
+
+FAKE_CLAUDE = '#!/bin/sh\nprintf "claude:%s\\n" "$@"\n'
+
+
+def shell_running(shell: str, script_file, command: str, env: dict, tmp_path) -> list:
+    """argv for an interactive `shell` that loads `script_file` first, then runs `command`."""
+    if shell == "bash":
+        return ["bash", "--noprofile", "--rcfile", str(script_file), "-i", "-c", command]
+    if shell == "zsh":
+        zdotdir = tmp_path / "zdotdir"
+        zdotdir.mkdir(exist_ok=True)
+        (zdotdir / ".zshrc").write_text(f"source {posix_quote(str(script_file))}\n")
+        env["ZDOTDIR"] = str(zdotdir)
+        return ["zsh", "-i", "-c", command]
+    return ["fish", "--no-config", "-i", "-C", f"source {posix_quote(str(script_file))}", "-c", command]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_wrap_claude_sends_claude_through_ccprompt_run_with_its_arguments_intact(shell, env, tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "claude").write_text(FAKE_CLAUDE)
+    (bindir / "claude").chmod(0o755)
+    # No usable upstream: `run` fails open at once (and says so), with no proxy left running.
+    env = {**env, "PATH": f"{bindir}:{env['PATH']}", "ANTHROPIC_BASE_URL": "not-a-url"}
+    plain = cli("init", shell, env=env).stdout
+    wrapped = cli("init", shell, "--wrap-claude", env=env).stdout
+    assert "run claude" not in plain
+    assert "run claude" in wrapped and "--wrap-claude" in wrapped
+    assert cli("init", shell, "--wrap-claude", env=env).stdout == wrapped  # the cached copy is the same
+    assert cli("init", shell, env=env).stdout == plain  # and the option is part of the cache key
+    script_file = tmp_path / f"init.{shell}"
+    script_file.write_text(wrapped)
+    argv = shell_running(shell, script_file, "claude -p 'two  words' --model x", env, tmp_path)
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert "claude:-p\nclaude:two  words\nclaude:--model\nclaude:x\n" in result.stdout, result.stderr
+    assert "running claude directly" in result.stderr
+
+    # Without the option, `claude` is the real one: ccprompt is not in the way.
+    script_file.write_text(plain)
+    argv = shell_running(shell, script_file, "claude hi", env, tmp_path)
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
+    assert "claude:hi\n" in result.stdout and "ccprompt" not in result.stderr

@@ -95,7 +95,7 @@ def refresh_interval(paths: Paths | None = None) -> int:
 
 def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAULT_STYLE,
                   refresh: bool = True, interval: int = DEFAULT_REFRESH_INTERVAL_S,
-                  exe: list[str] | None = None, home: str | None = None) -> str:
+                  exe: list[str] | None = None, home: str | None = None, wrap_claude: bool = False) -> str:
     """Render the init script from its jinja2 template (the slow path)."""
     import jinja2
 
@@ -109,7 +109,9 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
     home = home or Paths().state_dir
     quote = quote_for(shell)
     cache_file = os.path.join(home, PROMPT_FILE)
-    options = f" --position {position} --style {style}" + ("" if refresh else " --no-refresh")
+    options = f" --position {position} --style {style}" + ("" if refresh else " --no-refresh") + \
+        (" --wrap-claude" if wrap_claude else "")
+    words = " ".join(quote(w) for w in exe)
     line = SEGMENT_LINE[style]
     context = {
         "version": __version__,
@@ -119,7 +121,10 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
         "style": style,
         "refresh": bool(refresh),
         "interval": int(interval),
-        "exe": " ".join(quote(w) for w in exe),
+        "exe": words,
+        "wrap_claude": bool(wrap_claude),
+        # `alias claude='<the same words> run claude'`: the words quoted once more, as one value.
+        "claude_alias": quote(words + " run claude"),
         "cache": quote(cache_file),
         # Shown in a comment: no control characters, so nothing can end the comment.
         "cache_display": sanitize(cache_file, 400),
@@ -150,12 +155,13 @@ def _stamp(path: str) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}"
 
 
-def _cache_key(shell, position, style, refresh, exe, paths: Paths) -> str | None:
+def _cache_key(shell, position, style, refresh, exe, paths: Paths, wrap_claude: bool = False) -> str | None:
     from ccprompt import __version__
 
     package = _package_dir()
     parts = [
         __version__, shell, position, style, "refresh" if refresh else "no-refresh",
+        "wrap-claude" if wrap_claude else "no-wrap",
         "\x1f".join(exe), paths.state_dir,
         template_path(shell), _stamp(template_path(shell)),
         paths.config_file, _stamp(paths.config_file),
@@ -169,7 +175,7 @@ def _cache_key(shell, position, style, refresh, exe, paths: Paths) -> str | None
 
 
 def init_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAULT_STYLE,
-                refresh: bool = True, paths: Paths | None = None) -> str:
+                refresh: bool = True, paths: Paths | None = None, wrap_claude: bool = False) -> str:
     """The init script, from the init cache when it is current, else rendered and cached.
 
     The cache is used only in a state directory that is the user's alone: a script
@@ -179,11 +185,12 @@ def init_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAU
 
     paths = paths or Paths()
     exe = executable_words()
-    key = _cache_key(shell, position, style, refresh, exe, paths)
+    key = _cache_key(shell, position, style, refresh, exe, paths, wrap_claude)
     if unsafe_dir(paths.state_dir) or unsafe_dir(paths.init_dir):
         key = None
     cache_dir = paths.init_dir
-    cache_file = os.path.join(cache_dir, f"{shell}-{position}-{style}-{'r' if refresh else 'n'}")
+    cache_file = os.path.join(cache_dir, f"{shell}-{position}-{style}-{'r' if refresh else 'n'}"
+                                         + ("-w" if wrap_claude else ""))
     header = (CACHE_MAGIC + key + "\n").encode("utf-8", "surrogateescape") if key else None
     if header is not None:
         try:
@@ -192,7 +199,8 @@ def init_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAU
                 return data[len(header):].decode("utf-8", "surrogateescape")
         except (OSError, UnicodeDecodeError):
             pass
-    script = render_script(shell, position, style, refresh, refresh_interval(paths), exe, paths.state_dir)
+    script = render_script(shell, position, style, refresh, refresh_interval(paths), exe, paths.state_dir,
+                           wrap_claude)
     if header is not None:
         _write_private(cache_dir, cache_file, header + script.encode("utf-8", "surrogateescape"))
     return script
