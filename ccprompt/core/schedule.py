@@ -56,6 +56,10 @@ def decide(now_ms: int, state: MonitorState | None, config, *, session_id=None, 
             return Decision(kind="RED", reason=red_reason)
         red_skip = "RED window already probed"
 
+    if state.judge.get("confirm") is True and windows.last_red_window_id != now_ms // red_ms \
+            and now_ms - windows.last_probe_epoch_ms >= red_ms:
+        return Decision(kind="CONFIRM", reason="the last probe was slow; confirming before the colour changes")
+
     last_baseline = windows.last_baseline_epoch_ms
     if not last_baseline or now_ms - last_baseline >= green_ms:
         if windows.last_green_window_id != now_ms // green_ms:

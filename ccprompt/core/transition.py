@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ccprompt.core import verdict
-from ccprompt.core.model import RECENT_COLD_LIMIT, MonitorState, Network, Outcome, Windows
+from ccprompt.core.model import RECENT_COLD_LIMIT, MonitorState, Network, Outcome, Passive, Windows
 from ccprompt.core.text import redact_url
 
 
@@ -18,18 +18,30 @@ def _round(value):
     return None if value is None else round(value, 1)
 
 
+def judge_state(previous: MonitorState | None, endpoint: str) -> verdict.JudgeState:
+    """The verdict's memory for this endpoint: a fresh one when the endpoint changed."""
+    if previous is None or previous.endpoint != endpoint:
+        return verdict.JudgeState()
+    return verdict.JudgeState.from_json({**previous.judge, "samples": previous.network.rolling_totals})
+
+
 def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: float, session_id=None,
                   transcript_error=None, monitoring_enabled: bool = True, green_interval_s: int = 300,
-                  red_interval_s: int = 10) -> MonitorState:
-    """The next state after a judged probe outcome (`status` and `reason` already set)."""
+                  red_interval_s: int = 10, judged: verdict.JudgeState | None = None,
+                  confirm: bool = False) -> MonitorState:
+    """The next state after a judged probe outcome (`status` and `reason` already set).
+
+    `judged` is the verdict's state after this outcome (its samples are the baseline);
+    without one, the baseline is left as it was.
+    """
     endpoint = redact_url(outcome.endpoint)
-    samples = previous.samples_for(endpoint) if previous else []
     mode = outcome.mode
     total = outcome.total_ms
-    if mode in ("GREEN", "COLD") and total is not None and verdict.answered(
-        outcome.http_status, outcome.error_type, outcome.anonymous
-    ):
-        samples = (samples + [round(total)])[-verdict.MAX_SAMPLES:]
+    if judged is None:
+        judged = judge_state(previous, endpoint)
+    samples = [round(v) for v in judged.samples]
+    memory = {k: v for k, v in judged.to_json().items() if k != "samples"}
+    memory["confirm"] = bool(confirm)
     same_endpoint = previous is not None and previous.endpoint == endpoint
     old = previous.windows if same_endpoint else Windows()
     now_ms = int(now_s * 1000)
@@ -65,10 +77,10 @@ def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: flo
         last_probe_epoch_ms=now_ms,
         last_baseline_epoch_ms=old.last_baseline_epoch_ms,
     )
-    if mode in ("GREEN", "COLD"):
+    if mode in ("GREEN", "COLD", "CALIBRATE"):
         windows.last_baseline_epoch_ms = now_ms
         windows.last_green_window_id = now_ms // (green_interval_s * 1000)
-    if mode == "RED":
+    if mode in ("RED", "CONFIRM"):
         windows.last_red_window_id = now_ms // (red_interval_s * 1000)
     counts = dict(previous.probe_counts) if previous else {}
     counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -85,6 +97,8 @@ def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: flo
         # Prometheus counters must never go down.
         probe_counts=counts,
         timestamp=iso_local(now_s),
+        passive=previous.passive if previous is not None and previous.endpoint == endpoint else Passive(),
+        judge=memory,
     )
 
 

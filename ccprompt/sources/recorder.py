@@ -64,24 +64,18 @@ def probe_and_record(paths: Paths, config: Config, mode: str, *, session_id=None
             record(paths, config, None, new)
         return None, new
 
-    samples = previous.samples_for(credential.endpoint) if previous else []
-    timeout_ms = verdict.probe_timeout_ms(mode, samples, config.timeout_ms, timeout_override)
+    endpoint = redact_url(credential.endpoint)
+    judged = transition.judge_state(previous, endpoint)
+    timeout_ms = verdict.probe_timeout_ms(mode, judged.samples, config.timeout_ms, timeout_override)
     probe_model = model or config["probe_model"]
     if debug:
         debuglog.log(paths, "probe_start", mode=mode, timeout_ms=timeout_ms, model=probe_model)
     outcome = probe.run(credential, model=probe_model, timeout_ms=timeout_ms, mode=mode, env=paths.env)
     unresolved = bool(transcript and transcript.unresolved and transcript.recent)
-    outcome.status, outcome.reason = verdict.judge(
-        outcome.http_status,
-        outcome.total_ms,
-        samples,
-        error_type=outcome.error_type,
-        anonymous=outcome.anonymous,
-        mode=mode,
-        unresolved_error=unresolved,
-        degraded_factor=config["degraded_factor"],
-        error_factor=config["error_factor"],
-    )
+    knobs = verdict.Knobs(config["slow_floor_ms"], config["slow_factor"], config["error_after_ms"])
+    judged, judgement = verdict.step(judged, verdict.ProbeResult.from_outcome(outcome, unresolved_error=unresolved),
+                                     knobs)
+    outcome.status, outcome.reason = judgement.status, judgement.reason
     if outcome.status == "error" and outcome.failure_phase:
         outcome.reason = failure_reason(outcome)
     transcript_error = None
@@ -90,6 +84,7 @@ def probe_and_record(paths: Paths, config: Config, mode: str, *, session_id=None
     new = transition.apply_outcome(
         previous, outcome, now_s=time.time(), session_id=session_id, transcript_error=transcript_error,
         green_interval_s=config["green_interval_s"], red_interval_s=config["red_interval_s"],
+        judged=judged, confirm=judgement.confirm and judgement.status != "error",
     )
     if debug:
         debuglog.log(paths, "probe_stop", mode=mode, status=outcome.status, http_status=outcome.http_status,

@@ -418,9 +418,9 @@ class ClaudeCode:
         while not self._watch_stop.wait(0.25):
             try:
                 screen = self.screen()
-            except (AssertionError, subprocess.TimeoutExpired, OSError):
+                line = screen.status_line
+            except Exception:  # a pane mid-redraw or a tmux hiccup must not end the sampling
                 continue
-            line = screen.status_line
             if line != last:
                 self.status_history.append((screen.mono, line))
                 last = line

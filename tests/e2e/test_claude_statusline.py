@@ -5,9 +5,8 @@ the screen the way a person would. Timings are measured on one monotonic clock f
 the fake API did (its first 529, the start of a stall) or from what appeared on screen
 (the first reply after an outage) to the status line's change, and are printed and kept.
 
-Scenarios that today's ccprompt gets wrong are strict xfails limited to
-StatusLineMismatch: a harness or Claude Code problem still fails them, and a fixed
-ccprompt turns them into XPASS, which fails the run until the marker goes.
+StatusLineMismatch marks a status line that says the wrong thing; ScreenTimeout marks a
+precondition (Claude Code itself, the fake API) that did not happen.
 """
 
 from __future__ import annotations
@@ -71,9 +70,6 @@ def test_healthy_reply_and_green_status(start_claude, sse_api, report_timing):
                   status_line=cc.statusline_row(), probes=len(probes), claude_requests=len(turns))
 
 
-@pytest.mark.xfail(strict=True, raises=StatusLineMismatch,
-                   reason="Claude Code writes nothing to the transcript while it retries 529s, so "
-                          "ccprompt runs no probe and stays 🟢 through the storm")
 def test_529_storm_turns_red_while_claude_code_retries(start_claude, sse_api, report_timing):
     cc = start_claude(model=SONNET)  # Sonnet with an API key and no IS_SANDBOX: 10 retries over ~3 min
     wait_until_green(cc)
@@ -85,11 +81,12 @@ def test_529_storm_turns_red_while_claude_code_retries(start_claude, sse_api, re
     renders_before = cc.render_count()
     cc.wait_for_screen(lambda s: "Retrying" in s and "attempt" in s, 20, "Claude Code's retry notice")
 
+    screen = None
     try:
         screen = cc.wait_for_status(red_naming_529, first.mono + RED_BOUND_S - time.monotonic(),
                                     "🔴 naming 529 during the retries")
     finally:
-        seen = cc.first_status(red_naming_529, after=first.mono)
+        seen = cc.first_status(red_naming_529, after=first.mono) or (screen.mono if screen else None)
         renders = cc.render_count()
         report_timing("529 storm", seconds_first_529_to_red=None if seen is None else round(seen - first.mono, 2),
                       target_s=RED_TARGET_S, bound_s=RED_BOUND_S,
@@ -100,9 +97,6 @@ def test_529_storm_turns_red_while_claude_code_retries(start_claude, sse_api, re
     assert "Retrying" in screen, "Claude Code had given up before the line turned red:\n" + cc.diagnostics(screen)
 
 
-@pytest.mark.xfail(strict=True, raises=StatusLineMismatch,
-                   reason="after a 529 in the transcript ccprompt stays 🔴 once replies succeed again: no RED "
-                          "probe runs for a resolved error and the next GREEN probe is up to 300 s away")
 def test_recovery_turns_green_within_one_render(start_claude, sse_api, report_timing):
     cc = start_claude()  # Opus, API key, no IS_SANDBOX: gives up after 3 quick 529s
     wait_until_green(cc)
@@ -127,9 +121,6 @@ def test_recovery_turns_green_within_one_render(start_claude, sse_api, report_ti
                       target_s=1, bound_s=GREEN_BOUND_S, status_line=cc.statusline_row())
 
 
-@pytest.mark.xfail(strict=True, raises=StatusLineMismatch,
-                   reason="a turn waiting on a stalled stream leaves no trace ccprompt reads, so the line "
-                          "stays plain 🟢 with no waiting marker")
 def test_midstream_stall_shows_waiting_marker(start_claude, sse_api, report_timing):
     cc = start_claude()
     wait_until_green(cc)
@@ -140,10 +131,12 @@ def test_midstream_stall_shows_waiting_marker(start_claude, sse_api, report_timi
     start = next(t for n, t in stalled.notes if n == "stall_start")
     cc.timeline.mark("stall started", start)
 
+    marked = None
     try:
-        cc.wait_for_status(waiting_marker, start + STALL_S - 1 - time.monotonic(), "a waiting marker in the stall")
+        marked = cc.wait_for_status(waiting_marker, start + STALL_S - 1 - time.monotonic(),
+                                    "a waiting marker in the stall")
     finally:
-        seen = cc.first_status(waiting_marker, after=start)
+        seen = cc.first_status(waiting_marker, after=start) or (marked.mono if marked else None)
         report_timing("mid-stream stall", stall_s=STALL_S,
                       seconds_stall_to_marker=None if seen is None else round(seen - start, 2),
                       status_line=cc.statusline_row())
@@ -151,10 +144,6 @@ def test_midstream_stall_shows_waiting_marker(start_claude, sse_api, report_timi
     cc.wait_for_status(lambda line: green(line) and not waiting_marker(line), 10, "🟢 without the marker")
 
 
-@pytest.mark.xfail(strict=True, raises=StatusLineMismatch,
-                   reason="ccprompt wraps its line at $COLUMNS, but Claude Code shows only COLUMNS-4 columns of a "
-                          "row: at 46 columns the healthy line is one 44-column row and Claude Code cuts its network "
-                          "segment to `🟢 P95:…`")
 def test_narrow_terminal_keeps_network_segment_whole(start_claude, sse_api, report_timing):
     # A short model name and directory make the whole line just fit $COLUMNS (44 of 46), so
     # a line laid out for $COLUMNS instead of COLUMNS-4 ends its only row with the network segment.

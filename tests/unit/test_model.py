@@ -23,10 +23,14 @@ def outcome(total=400.0, http_status=200, mode="GREEN", status="healthy", endpoi
 
 
 def apply(state, result, **kwargs):
-    return transition.apply_outcome(state, result, now_s=kwargs.pop("now_s", NOW), **kwargs)
+    """What the recorder does with a probe: the verdict steps, then the state follows."""
+    from ccprompt.core import verdict
+
+    judged, _ = verdict.step(transition.judge_state(state, result.endpoint), verdict.ProbeResult.from_outcome(result))
+    return transition.apply_outcome(state, result, now_s=kwargs.pop("now_s", NOW), judged=judged, **kwargs)
 
 
-def test_only_successful_green_and_cold_probes_become_samples():
+def test_only_answered_baseline_probes_become_samples():
     state = None
     for mode in ("GREEN", "COLD"):
         state = apply(state, outcome(mode=mode))
@@ -40,16 +44,25 @@ def test_only_successful_green_and_cold_probes_become_samples():
 
 
 def test_samples_are_capped_with_nearest_rank_percentiles():
-    from ccprompt.core.verdict import MAX_SAMPLES
+    from ccprompt.core.verdict import MAX_SAMPLES, nearest_rank
 
     state = None
-    totals = list(range(100, 100 * (MAX_SAMPLES + 3), 100))
+    totals = [400 + (i * 37) % 50 for i in range(MAX_SAMPLES + 10)]  # a steady path with a little jitter
     for total in totals:
         state = apply(state, outcome(total=float(total)))
-    assert state.network.rolling_totals == totals[-MAX_SAMPLES:]
-    kept = totals[-MAX_SAMPLES:]
-    assert state.network.p80_latency_ms == kept[-(-8 * MAX_SAMPLES // 10) - 1]
-    assert state.network.p95_latency_ms == kept[-(-95 * MAX_SAMPLES // 100) - 1]
+    kept = state.network.rolling_totals
+    assert kept == totals[-MAX_SAMPLES:]
+    assert state.network.p80_latency_ms == nearest_rank(kept, 0.80)
+    assert state.network.p95_latency_ms == nearest_rank(kept, 0.95)
+
+
+def test_no_percentile_until_four_samples():
+    state = None
+    for _ in range(3):
+        state = apply(state, outcome())
+    assert state.network.p95_latency_ms == 0
+    state = apply(state, outcome())
+    assert state.network.p95_latency_ms == 400
 
 
 def test_a_new_endpoint_starts_a_new_baseline():

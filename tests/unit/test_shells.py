@@ -39,7 +39,8 @@ def parse_init_args(argv):
 
 def test_defaults_are_left_short_with_refresh():
     options = parse_init_args(["zsh"])
-    assert options == {"shell": "zsh", "position": "left", "style": "short", "no_refresh": False}
+    assert {k: options[k] for k in ("shell", "position", "style", "no_refresh")} == {
+        "shell": "zsh", "position": "left", "style": "short", "no_refresh": False}
 
 
 @pytest.mark.parametrize("argv", [
