@@ -7,7 +7,6 @@ machine costs as much as starting Python. This launcher runs the same entry poin
 
 from __future__ import annotations
 
-import os
 import sys
 
 TEMPLATE = """#!{python} -I
@@ -18,12 +17,12 @@ sys.exit(main())
 
 
 def write(path: str, python: str | None = None) -> None:
+    from ccprompt.core.files import atomic_write, encode
+
     python = python or sys.executable
-    temp = f"{path}.{os.getpid()}.tmp"
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(TEMPLATE.format(python=python))
-    os.chmod(temp, 0o755)
-    os.replace(temp, path)
+    # A new file with an unpredictable name (O_EXCL, O_NOFOLLOW), made 0755 through its
+    # descriptor, then renamed over `path`.
+    atomic_write(path, encode(TEMPLATE.format(python=python)), 0o755)
 
 
 if __name__ == "__main__":

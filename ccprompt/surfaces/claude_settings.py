@@ -1,4 +1,14 @@
-"""`install statusline`: wires ccprompt into Claude Code's settings.json, keeping everything else."""
+"""`install statusline`: wires ccprompt into Claude Code's settings.json, keeping everything else.
+
+settings.json is shared with Claude Code and often with a dotfiles repository, so:
+
+- a symlinked settings.json is written through to its target, atomically, keeping its mode;
+- the new file replaces the old one only if the old one is still the one that was read
+  (compare-and-swap), else the edit is made again on the fresh content, a few times;
+- at most `MAX_BACKUPS` backups are kept, mode 0600, each under a name of its own;
+- a statusLine that ccprompt replaces is remembered in ccprompt's state directory and put
+  back by `uninstall statusline`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +19,10 @@ import time
 from ccprompt.core.errors import CcpromptError
 
 DEFAULT_REFRESH_S = 10
+MAX_BACKUPS = 5
+ATTEMPTS = 5
+SETTINGS_LIMIT = 16 << 20
+REPLACED_FILE = "replaced-statusline.json"
 
 
 def settings_path(env=None) -> str:
@@ -21,46 +35,178 @@ class SettingsError(CcpromptError):
     """settings.json exists but cannot be changed safely."""
 
 
-def _load(path: str) -> tuple[dict, bytes | None]:
+def _identity(info) -> tuple:
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _load(path: str) -> tuple[dict, bytes | None, tuple | None, int]:
+    """The settings, their raw bytes, the file's identity and its mode ({}, None, None, 0o600 when missing)."""
     import json
+    import stat
 
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        return {}, None
+        return {}, None, None, 0o600
     except OSError as exc:
         raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SettingsError(f"{path} is not a regular file; left untouched")
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > SETTINGS_LIMIT:
+                raise SettingsError(f"{path} is larger than {SETTINGS_LIMIT >> 20} MB; left untouched")
+        raw = b"".join(chunks)
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    identity, mode = _identity(info), stat.S_IMODE(info.st_mode)
     if not raw.strip():
-        return {}, raw
+        return {}, raw, identity, mode
     try:
         settings = json.loads(raw)
     except ValueError as exc:
         raise SettingsError(f"{path} is not valid JSON ({exc}); left untouched") from None
     if not isinstance(settings, dict):
         raise SettingsError(f"{path} does not hold a JSON object; left untouched")
-    return settings, raw
+    return settings, raw, identity, mode
 
 
-def _save(path: str, settings: dict, old_raw: bytes | None) -> str | None:
-    import json
+def _exchange(first: str, second: str) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+    import errno
 
-    from ccprompt.core.files import atomic_write
-
-    from ccprompt.core.files import private_dir
-
-    private_dir(os.path.dirname(path))
-    backup = None
-    if old_raw is not None:
-        backup = f"{path}.ccprompt-{time.strftime('%Y%m%d-%H%M%S')}.bak"
-        atomic_write(backup, old_raw, 0o600)
-    mode = 0o600
     try:
-        mode = os.stat(path).st_mode & 0o777
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), second)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
     except OSError:
         pass
-    atomic_write(path, (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode(), mode)
+
+
+def _swap_in(staged: str, target: str, seen: tuple | None) -> bool:
+    """Put `staged` at `target` only if `target` is still the file read (`seen`). True when done."""
+    if seen is None:  # there was no file: only create one if there still is none
+        try:
+            os.link(staged, target)
+        except FileExistsError:
+            return False
+        finally:
+            _unlink(staged)
+        return True
+    if _exchange(staged, target):
+        try:
+            displaced = _identity(os.lstat(staged))
+        except OSError:
+            displaced = None
+        if displaced != seen:  # someone replaced it meanwhile: give theirs back, start again
+            _exchange(staged, target)
+            _unlink(staged)
+            return False
+        _unlink(staged)
+        return True
+    try:
+        current = _identity(os.stat(target))
+    except OSError:
+        current = None
+    if current != seen:
+        _unlink(staged)
+        return False
+    os.replace(staged, target)
+    return True
+
+
+def _backup(path: str, raw: bytes) -> str:
+    """A 0600 copy of `raw` next to `path`, under a name no other run uses; then prune to MAX_BACKUPS."""
+    from ccprompt.core.files import atomic_write
+
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1e6) % 1000000:06d}"
+    backup = f"{path}.ccprompt-{stamp}-{os.urandom(3).hex()}.bak"
+    atomic_write(backup, raw, 0o600)
+    _prune_backups(path)
     return backup
+
+
+def _prune_backups(path: str) -> None:
+    import stat
+
+    directory, name = os.path.split(path)
+    prefix = f"{name}.ccprompt-"
+    found = []
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return
+    for entry in names:
+        if entry.startswith(prefix) and entry.endswith(".bak"):
+            full = os.path.join(directory, entry)
+            try:
+                info = os.lstat(full)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():
+                found.append((info.st_mtime_ns, entry, full))
+    found.sort()
+    for _, _, full in found[:-MAX_BACKUPS]:
+        _unlink(full)
+
+
+def _edit(path: str, change) -> tuple[bool, str | None, dict]:
+    """Apply `change(settings) -> bool` to the file at `path` (through a symlink), safely.
+
+    Returns (changed, backup path, the settings as first read). `change` mutates the dict
+    and returns False when there is nothing to do.
+    """
+    import json
+
+    from ccprompt.core.files import atomic_write, private_dir
+
+    private_dir(os.path.dirname(path))
+    target = os.path.realpath(path)
+    private_dir(os.path.dirname(target))
+    first = None
+    backup = None
+    for _ in range(ATTEMPTS):
+        settings, raw, seen, mode = _load(target)
+        if first is None:
+            first = json.loads(json.dumps(settings))
+        if not change(settings):
+            return backup is not None, backup, first
+        data = (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        directory, name = os.path.split(target)
+        staged = os.path.join(directory, f".{name}.ccprompt-{os.urandom(6).hex()}.tmp")
+        atomic_write(staged, data, mode)
+        if _swap_in(staged, target, seen):
+            if raw is not None and backup is None:
+                backup = _backup(path, raw)
+            elif backup is None:
+                backup = ""
+        # Loop: the next read shows the edit in place (nothing to change) or lost to a
+        # concurrent writer (made again on top of what they wrote).
+    raise SettingsError(f"{path} kept changing while ccprompt edited it; nothing lost, try again")
 
 
 def command_line(executable_argv: list) -> str:
@@ -78,23 +224,97 @@ def _diff(old: dict | None, new: dict | None) -> str:
     return f"statusLine before: {before}\nstatusLine after:  {after}"
 
 
+def _wanted(current, executable_argv) -> dict:
+    wanted = dict(current) if isinstance(current, dict) else {}
+    wanted.update(type="command", command=command_line(executable_argv), padding=0)
+    wanted.setdefault("refreshInterval", DEFAULT_REFRESH_S)
+    return wanted
+
+
+# -- the statusLine ccprompt replaced, kept in ccprompt's own state directory ----------------
+
+
+def _replaced_path(env=None) -> str:
+    from ccprompt.core.paths import Paths
+
+    return Paths(env).in_state(REPLACED_FILE)
+
+
+def _remember(previous, env=None) -> None:
+    """Keep the user's own statusLine (or forget an old one when there is none now)."""
+    import json
+
+    from ccprompt.core import files
+    from ccprompt.core.paths import Paths
+
+    state_dir = Paths(env).state_dir
+    path = _replaced_path(env)
+    if previous is None:
+        if not files.unsafe_dir(state_dir):
+            _unlink(path)
+        return
+    problem = files.unsafe_dir(state_dir)
+    if problem:
+        raise SettingsError(f"cannot keep your current statusLine to restore it later: {problem}")
+    files.private_dir(state_dir)
+    record = {"statusLine": previous, "replaced_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    files.atomic_write(path, files.encode(json.dumps(record, indent=2, ensure_ascii=False) + "\n"), 0o600)
+
+
+def _remembered(env=None):
+    """The statusLine to put back, or None. Only from a state directory and a file that are ours."""
+    import json
+
+    from ccprompt.core import files
+    from ccprompt.core.paths import Paths
+
+    if files.unsafe_dir(Paths(env).state_dir):
+        return None
+    path = _replaced_path(env)
+    try:
+        if os.lstat(path).st_uid != os.getuid():
+            return None
+        record = json.loads(files.read_regular(path, 1 << 20))
+    except (OSError, ValueError):
+        return None
+    entry = record.get("statusLine") if isinstance(record, dict) else None
+    return entry if entry is not None and not is_ours(entry) else None
+
+
 def install(executable_argv: list, dry_run: bool = False, env=None, out=None) -> int:
     out = out or sys.stdout
     path = settings_path(env)
-    settings, raw = _load(path)
-    current = settings.get("statusLine") if isinstance(settings.get("statusLine"), dict) else None
-    wanted = dict(current or {})
-    wanted.update(type="command", command=command_line(executable_argv), padding=0)
-    wanted.setdefault("refreshInterval", DEFAULT_REFRESH_S)
+    settings, _, _, _ = _load(os.path.realpath(path))
+    current = settings.get("statusLine")
+    wanted = _wanted(current, executable_argv)
     if current == wanted:
         out.write(f"statusLine in {path} already runs ccprompt; nothing to change\n")
         return 0
     if dry_run:
-        out.write(f"would update {path}\n{_diff(current, wanted)}\n")
+        out.write(f"would update {path}\n{_diff(current if isinstance(current, dict) else None, wanted)}\n")
         return 0
-    settings["statusLine"] = wanted
-    backup = _save(path, settings, raw)
-    out.write(f"statusLine in {path} now runs {wanted['command']}" + (f" (backup: {backup})" if backup else "") + "\n")
+    replaced = {}
+
+    def change(fresh: dict) -> bool:
+        entry = fresh.get("statusLine")
+        new = _wanted(entry, executable_argv)
+        if entry == new:
+            return False
+        if "entry" not in replaced:
+            replaced["entry"] = entry
+        fresh["statusLine"] = new
+        return True
+
+    if not is_ours(current):
+        _remember(current, env)  # before settings.json changes, so it is never lost
+    changed, backup, _ = _edit(path, change)
+    previous = replaced.get("entry")
+    if previous is not None and not is_ours(previous) and previous != current:
+        _remember(previous, env)  # a concurrent writer changed it since the first read
+    note = f" (backup: {backup})" if backup else ""
+    if previous is not None and not is_ours(previous):
+        note += f"; your previous statusLine is kept in {_replaced_path(env)} and comes back on uninstall"
+    out.write(f"statusLine in {path} now runs {wanted['command']}{note}\n")
     return 0
 
 
@@ -107,15 +327,32 @@ def is_ours(entry) -> bool:
 def uninstall(dry_run: bool = False, env=None, out=None) -> int:
     out = out or sys.stdout
     path = settings_path(env)
-    settings, raw = _load(path)
+    settings, _, _, _ = _load(os.path.realpath(path))
     current = settings.get("statusLine")
     if not is_ours(current):
         out.write(f"no ccprompt statusLine in {path}; nothing to change\n")
         return 0
+    previous = _remembered(env)
     if dry_run:
-        out.write(f"would update {path}\n{_diff(current, None)}\n")
+        out.write(f"would update {path}\n{_diff(current, previous)}\n")
         return 0
-    del settings["statusLine"]
-    backup = _save(path, settings, raw)
-    out.write(f"removed the ccprompt statusLine from {path} (backup: {backup})\n")
+
+    def change(fresh: dict) -> bool:
+        if not is_ours(fresh.get("statusLine")):
+            return False
+        if previous is None:
+            del fresh["statusLine"]
+        else:
+            fresh["statusLine"] = previous
+        return True
+
+    _, backup, _ = _edit(path, change)
+    note = f" (backup: {backup})" if backup else ""
+    if previous is not None:
+        _unlink(_replaced_path(env))
+        command = previous.get("command") if isinstance(previous, dict) else None
+        shown = f" ({command})" if isinstance(command, str) else ""
+        out.write(f"restored your previous statusLine{shown} in {path}{note}\n")
+    else:
+        out.write(f"removed the ccprompt statusLine from {path}{note}\n")
     return 0
