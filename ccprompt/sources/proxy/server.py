@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextvars
 import json
 import os
 import signal
@@ -29,6 +28,7 @@ from yarl import URL
 from ccprompt import __version__
 
 from .analysis import STALL_S, Analyzer, Attempt
+from .connector import TimedConnector, current_attempt
 from .sink import EVENTS_FILE, Counters
 from .upstream import ENV_SPEC, Upstream
 
@@ -104,6 +104,7 @@ class ProxyServer:
         self.counters = Counters()
         self.analyzer = Analyzer(events_path=events_path, on_event=on_event, capture_dir=capture_dir,
                                  stall_s=stall_s, counters=self.counters)
+        self.on_event = on_event  # a PassiveRecorder in the real server: it learns our URL once bound
         self.started = time.time()
         self.requests = 0
         self._proxy = upstream.outbound_proxy()
@@ -116,7 +117,7 @@ class ProxyServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> int:
-        connector = _TimedConnector(
+        connector = TimedConnector(
             ssl=self.upstream.ssl_context() if self.upstream.https else False,
             limit=0, limit_per_host=0, keepalive_timeout=POOL_KEEPALIVE_S, ttl_dns_cache=60,
         )
@@ -138,6 +139,8 @@ class ProxyServer:
         bound = site._server.sockets[0].getsockname() if site._server else None  # noqa: SLF001
         if bound:
             self.host, self.port = bound[0], bound[1]
+        if hasattr(self.on_event, "add_endpoint"):
+            self.on_event.add_endpoint(self.url + "/v1/messages")
         return self.port
 
     async def stop(self) -> None:
@@ -146,6 +149,8 @@ class ProxyServer:
         if self._session is not None:
             await self._session.close()
         self.analyzer.close()
+        if hasattr(self.on_event, "close"):
+            self.on_event.close()
 
     def health(self) -> dict:
         return {
@@ -160,6 +165,7 @@ class ProxyServer:
             "requests": self.requests,
             "in_flight": self.analyzer.in_flight(),
             **self.counters.as_dict(),
+            **(self.on_event.counts() if hasattr(self.on_event, "counts") else {}),
         }
 
     # -- one request ---------------------------------------------------------------
@@ -191,7 +197,7 @@ class ProxyServer:
 
     async def _send(self, method: str, raw_path: str, headers, body: bytes, attempt: Attempt):
         url = URL(self.upstream.target(raw_path), encoded=True)
-        _current_attempt.set(attempt)
+        current_attempt.set(attempt)
         for tries_left in (1, 0):
             attempt.reused = True  # until the connector says it made a new connection
             try:
@@ -277,41 +283,6 @@ async def _read_body(request: web.BaseRequest) -> bytes | None:
     return b"".join(parts)
 
 
-# -- connection phases of new upstream connections -----------------------------------------
-
-# The attempt whose request is being sent; the connector runs in the handler's own task.
-_current_attempt: contextvars.ContextVar = contextvars.ContextVar("ccprompt_proxy_attempt", default=None)
-
-
-class _TimedConnector(aiohttp.TCPConnector):
-    """Times DNS and connection set-up (TCP + TLS, or the proxy tunnel) when a new connection is made.
-
-    Cheaper than aiohttp's client tracing, which costs every request a round of signal
-    dispatches even when the pooled connection is simply reused.
-    """
-
-    async def _create_connection(self, *args, **kwargs):
-        attempt = _current_attempt.get()
-        started = time.monotonic()
-        if attempt is not None:
-            attempt.reused = False
-            attempt.conn = {"new": True, "dns_ms": None}
-        protocol = await super()._create_connection(*args, **kwargs)
-        if attempt is not None and attempt.conn is not None:
-            dns = attempt.conn.get("dns_ms") or 0.0
-            attempt.conn["connect_ms"] = round((time.monotonic() - started) * 1000 - dns, 1)
-        return protocol
-
-    async def _resolve_host(self, *args, **kwargs):
-        started = time.monotonic()
-        try:
-            return await super()._resolve_host(*args, **kwargs)
-        finally:
-            attempt = _current_attempt.get()
-            if attempt is not None and attempt.conn is not None:
-                attempt.conn["dns_ms"] = round((time.monotonic() - started) * 1000, 1)
-
-
 # -- running it ----------------------------------------------------------------------------
 
 
@@ -375,8 +346,16 @@ def main(argv=None) -> int:
     sock = socket.socket(fileno=args.fd) if args.fd is not None else None
     if args.capture:
         sys.stderr.write(capture_warning(args.capture) + "\n")
+    recorder = None
+    if args.home:  # real requests reach the status line through the recorder
+        from ccprompt.core.paths import Paths
+
+        from .passive import PassiveRecorder, endpoint_for
+
+        recorder = PassiveRecorder(Paths({**os.environ, "CCPROMPT_HOME": args.home}),
+                                   [endpoint_for(upstream.base_url)])
     server = ProxyServer(upstream, host=args.host, port=args.port, sock=sock, events_path=events,
-                         capture_dir=args.capture, stall_s=args.stall_s)
+                         on_event=recorder, capture_dir=args.capture, stall_s=args.stall_s)
 
     def ready(proxy: ProxyServer) -> None:
         sys.stdout.write(f"ccprompt proxy: {proxy.url} -> {upstream.redacted()}\n")
