@@ -249,6 +249,36 @@ def format_template(template: str, payload: dict, state: MonitorState | None, se
     return "\n".join(sanitize(line, 1000) for line in text.splitlines()[:2])
 
 
+def save_problem(paths, state, lock, endpoint=None) -> str | None:
+    """Why the last probe could not be saved, or None when nothing says so.
+
+    A refresh stamps the probe lock file before it probes; a stamp more than a second
+    newer than the state's last recorded probe, with no probe running, means the result
+    was lost. The cause is guessed with a few cheap system calls.
+    """
+    import stat
+
+    recorded_s = state.windows.last_probe_epoch_ms / 1000 if state is not None else 0
+    if lock.stamped_at() <= recorded_s + 1 or not lock.is_free():
+        return None
+    try:
+        if os.statvfs(paths.state_dir).f_bavail == 0:
+            return "disk full"
+    except OSError:
+        pass
+    for path in (paths.state_file, paths.endpoint_state_file(endpoint) if endpoint else None):
+        try:
+            if path and stat.S_ISDIR(os.lstat(path).st_mode):
+                return "state path is a directory"
+        except OSError:
+            pass
+    if not os.access(paths.state_dir, os.W_OK):
+        return "state dir not writable"
+    # A refresh that found nothing due also stamps the lock: without a cause in sight,
+    # only a state never saved at all says for sure that saving fails.
+    return "cannot save state" if state is None else None
+
+
 def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     out = out or sys.stdout
     sync = "--sync" in argv
@@ -315,6 +345,9 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
             else:
                 reason += "; a probe is already running"
             note = "probing…"
+            problem = save_problem(paths, state, lock, endpoint)
+            if problem:
+                note = f"cannot save state: {problem}" if problem != "cannot save state" else problem
         if debug:
             debuglog.log(paths, "decision", kind=decision.kind, reason=reason, spawned=spawned)
 
