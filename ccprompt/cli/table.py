@@ -73,6 +73,11 @@ COMMANDS = (
                 Param("timeout_ms", ("--timeout-ms",), "int", None, "Give up after this many milliseconds.",
                       low=1, high=60000, metavar="MS"),
                 Param("no_write", ("--no-write",), "flag", False, "Do not record the result."),
+                Param("count", ("--count", "-c"), "int", None,
+                      "Probe N times in a row, like ping -c: one line each, then a summary. The answers "
+                      "become baseline samples.", low=1, high=1000, metavar="N"),
+                Param("interval", ("--interval", "-i"), "float", 1.0, "Seconds between probes with --count.",
+                      low=0.0, high=3600.0, metavar="SECONDS"),
             ), fast=True),
     Command(("statusline",), "ccprompt.commands.statusline:statusline",
             "Claude Code's statusLine command: reads the session JSON on stdin, prints the line.",

@@ -8,7 +8,6 @@ Usage: .venv/bin/python tests/bench/bench_probe.py [runs]   (default 30)
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import subprocess

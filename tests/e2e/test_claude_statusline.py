@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 from .claude import NETWORK_ICONS, ScreenTimeout, StatusLineMismatch, display_width
 

@@ -70,7 +70,7 @@ def test_probe_model_is_configurable(run_cli, cc_env, fake_api):
 @pytest.mark.parametrize(
     "status,error_type,verdict,code",
     [
-        (200, "success", "healthy", 0),
+        (200, None, "healthy", 0),  # a 2xx has no error type (not "success")
         (401, "authentication_error", "error", 1),
         (403, "permission_error", "error", 1),
         (429, "rate_limit_error", "degraded", 0),

@@ -21,10 +21,7 @@ from pathlib import Path
 import pytest
 from harness import assert_no_secret
 
-from ccprompt.core.paths import executable_words
 from ccprompt.surfaces.shell import init as shells
-from ccprompt.surfaces.shell.quote import posix_quote
-from ccprompt.surfaces.shell.rcfile import init_line
 from harness.states import render_prompt_cache, write_prompt_cache
 
 HOOK = {"bash": "__ccprompt_hook", "zsh": "__ccprompt_precmd", "fish": "__ccprompt_hook"}

@@ -10,11 +10,8 @@ import time
 
 import pytest
 
-from ccprompt.core.paths import executable_words
 from ccprompt.surfaces.shell import init as shells
-from ccprompt.surfaces.shell.quote import posix_quote
-from ccprompt.surfaces.shell.rcfile import init_line
-from harness.states import render_prompt_cache, write_prompt_cache
+from harness.states import write_prompt_cache
 
 COMBINATIONS = list(itertools.product(shells.SHELLS, shells.POSITIONS, shells.STYLES, (True, False)))
 STRICT = {

@@ -17,11 +17,9 @@ from pathlib import Path
 import pytest
 from harness import assert_no_secret
 
-from ccprompt.core.paths import executable_words
 from ccprompt.surfaces.shell import init as shells
-from ccprompt.surfaces.shell.quote import posix_quote
 from ccprompt.surfaces.shell.rcfile import init_line
-from harness.states import render_prompt_cache, write_prompt_cache
+from harness.states import write_prompt_cache
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by .ci/run")
 
