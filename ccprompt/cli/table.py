@@ -161,6 +161,8 @@ COMMANDS = (
                       metavar="DURATION"),
                 Param("as_json", ("--json",), "flag", False, "The period's figures and records as JSON."),
                 Param("limit", ("--limit",), "int", 50, "Table rows to show, newest last (0: all).", low=0),
+                Param("all_endpoints", ("--all-endpoints",), "flag", False,
+                      "Every endpoint's probes, not only the one this environment uses."),
             )),
     Command(("metrics",), "ccprompt.commands.metrics:metrics",
             "Prometheus text exposition of the state and the history.",

@@ -8,7 +8,7 @@ import time
 from ccprompt.core import store
 from ccprompt.core.transition import iso_local
 from ccprompt.core.paths import Paths
-from ccprompt.core.text import display_width, fmt_ms, is_number, number
+from ccprompt.core.text import display_width, fmt_ms, is_number, number, sanitize
 
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_ANSWER = "×"
@@ -90,17 +90,31 @@ def sparkline(records: list, width: int = SPARK_WIDTH) -> str:
     return "".join(cells)
 
 
+# Probes made because something already looked wrong (an API error in the transcript, a
+# waiting turn, a slow answer to confirm): they come every 10 s exactly when things fail,
+# so counting them in the error rate would inflate it.
+INCIDENT_MODES = ("RED", "CONFIRM")
+
+
 def summarize(records: list) -> dict:
-    """P50, P95 and the error rate of a period (nearest-rank, like the status thresholds)."""
+    """P50, P95 and the error rate of a period (nearest-rank, like the status thresholds).
+
+    The error rate is over the regular probes; incident probes are counted apart.
+    """
     from ccprompt.core.verdict import nearest_rank
 
     values = [total_ms(r) for r in records if answered(r) and total_ms(r) is not None]
-    errors = sum(1 for r in records if r.get("status") == "error")
+    regular = [r for r in records if r.get("mode") not in INCIDENT_MODES]
+    incident = [r for r in records if r.get("mode") in INCIDENT_MODES]
+    errors = sum(1 for r in regular if r.get("status") == "error")
     return {
         "probes": len(records),
         "answered": len(values),
+        "regular_probes": len(regular),
         "errors": errors,
-        "error_rate": round(errors / len(records), 4) if records else None,
+        "error_rate": round(errors / len(regular), 4) if regular else None,
+        "incident_probes": len(incident),
+        "incident_errors": sum(1 for r in incident if r.get("status") == "error"),
         "p50_ms": nearest_rank(values, 0.50),
         "p95_ms": nearest_rank(values, 0.95),
         "min_ms": min(values) if values else None,
@@ -161,28 +175,35 @@ def table(records: list, now_s: float) -> list:
     return lines
 
 
-def report(paths: Paths, since_s, *, limit: int = 50, now_s: float | None = None, as_json: bool = False) -> str:
-    """The whole `history` output as text (or a JSON document)."""
+def report(paths: Paths, since_s, *, limit: int = 50, now_s: float | None = None, as_json: bool = False,
+           endpoint: str | None = None) -> str:
+    """The whole `history` output as text (or a JSON document); only `endpoint`'s probes when given."""
     now_s = time.time() if now_s is None else now_s
     period = select_period(read_records(paths), since_s, now_s)
+    if endpoint:
+        period = [r for r in period if r.get("endpoint") == endpoint]
     stats = summarize(period)
     spark = sparkline(period)
     if as_json:
         from ccprompt.core.text import dumps_json as dumps
 
-        document = {"since_s": since_s, "now": iso_local(now_s), **stats, "sparkline": spark, "records": period}
+        document = {"since_s": since_s, "now": iso_local(now_s), "endpoint": endpoint or "all", **stats,
+                    "sparkline": spark, "records": period}
         return dumps(document)
     path = paths.history_file
+    where = f" for {sanitize(endpoint, 120)}" if endpoint else ""
     if not period:
-        return f"no probes recorded in {_since_text(since_s)} ({path})"
-    lines = [f"{stats['probes']} probes in {_since_text(since_s)}"]
+        return f"no probes recorded{where} in {_since_text(since_s)} ({path})"
+    lines = [f"{stats['probes']} probes{where} in {_since_text(since_s)}"]
     legend = f"   {fmt_ms(stats['min_ms'])} … {fmt_ms(stats['max_ms'])}" if stats["answered"] else ""
     if NO_ANSWER in spark:
         legend += f"   ({NO_ANSWER} no answer)"
     lines.append(spark + legend)
     rate = stats["error_rate"] or 0
+    incidents = (f"   + {stats['incident_probes']} incident probes ({stats['incident_errors']} errors)"
+                 if stats["incident_probes"] else "")
     lines.append(f"P50 {fmt_ms(stats['p50_ms'])}   P95 {fmt_ms(stats['p95_ms'])}   "
-                 f"errors {stats['errors']}/{stats['probes']} ({rate:.1%})")
+                 f"errors {stats['errors']}/{stats['regular_probes']} ({rate:.1%}){incidents}")
     lines.append("")
     shown = period[-limit:] if limit > 0 else period
     lines += table(shown, now_s)

@@ -19,7 +19,15 @@ def record(epoch_ms, total, *, status="healthy", http=200, error_type="success",
         phases = {"dns": None, "tcp": None, "tls": None, "ttfb": None, "total": total}
     return {"ts": "", "epoch_ms": epoch_ms, "mode": mode, "status": status, "http_status": http,
             "error_type": error_type, "failure_phase": failure_phase, "phases_ms": phases,
-            "endpoint": "https://api.example.test/v1/messages"}
+            "endpoint": EXAMPLE + "/v1/messages"}
+
+
+EXAMPLE = "https://api.example.test"  # the endpoint of the records below
+
+
+def example_env(cc_env):
+    """The records' endpoint is this environment's: `history` shows its own endpoint by default."""
+    return {**cc_env, "ANTHROPIC_BASE_URL": EXAMPLE}
 
 
 def write_history(home: Path, current: list, rotated: list = ()) -> None:
@@ -45,10 +53,10 @@ def test_history_shows_sparkline_percentiles_error_rate_and_table(cc_env, run_cl
     rotated, current = known_period(int(time.time() * 1000))
     write_history(home, current, rotated)
 
-    result = run_cli("history", "--since", "1h", env=cc_env)
+    result = run_cli("history", "--since", "1h", env=example_env(cc_env))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "11 probes in the last 1h"
+    assert lines[0] == f"11 probes for {EXAMPLE}/v1/messages in the last 1h"
     # 300 100 200 400 500 × 700 600 900 1000 800, scaled from 100 ms (▁) to 1000 ms (█)
     assert lines[1] == "▃▁▂▃▄×▆▅▇█▆   100ms … 1000ms   (× no answer)"
     # nearest rank over the ten answered probes: P50 is the 5th smallest, P95 the 10th
@@ -67,7 +75,7 @@ def test_history_json_and_since_all(cc_env, run_cli):
     rotated, current = known_period(int(time.time() * 1000))
     write_history(home, current, rotated)
 
-    result = run_cli("history", "--since", "all", "--json", env=cc_env)
+    result = run_cli("history", "--since", "all", "--json", env=example_env(cc_env))
     document = json.loads(result.stdout)
     assert document["probes"] == 12 and document["answered"] == 11 and document["errors"] == 1
     assert document["p50_ms"] == 600 and document["p95_ms"] == 5000
@@ -79,7 +87,7 @@ def test_history_limit_keeps_the_newest_rows_but_all_figures(cc_env, run_cli):
     home = Path(cc_env["CCPROMPT_HOME"])
     rotated, current = known_period(int(time.time() * 1000))
     write_history(home, current, rotated)
-    result = run_cli("history", "--limit", "3", env=cc_env)
+    result = run_cli("history", "--limit", "3", env=example_env(cc_env))
     lines = result.stdout.splitlines()
     assert lines[2].startswith("P50 500ms")
     assert [line.split()[-3] for line in lines[5:8]] == ["900ms", "1000ms", "800ms"]
@@ -87,7 +95,8 @@ def test_history_limit_keeps_the_newest_rows_but_all_figures(cc_env, run_cli):
 
 
 def test_history_of_real_probes_and_bad_input(fake_api, cc_env, run_cli):
-    assert "no probes recorded in the last 1h" in run_cli("history", env=cc_env).stdout
+    endpoint = fake_api.url + "/v1/messages"
+    assert f"no probes recorded for {endpoint} in the last 1h" in run_cli("history", env=cc_env).stdout
     fake_api.respond_sequence([200, 529])
     run_cli("probe", env=cc_env)
     run_cli("probe", env=cc_env)
@@ -96,11 +105,28 @@ def test_history_of_real_probes_and_bad_input(fake_api, cc_env, run_cli):
         handle.write('{"torn": \n')  # a crash mid-line costs that line only
     result = run_cli("history", env=cc_env)
     assert result.returncode == 0
-    assert "2 probes in the last 1h" in result.stdout
+    assert f"2 probes for {endpoint} in the last 1h" in result.stdout
     assert re.search(r"MANUAL\s+🟢 healthy\s+200", result.stdout)
     assert re.search(r"MANUAL\s+🔴 error\s+529\s+overloaded_error", result.stdout)
     assert "errors 1/2 (50.0%)" in result.stdout
     assert_no_secret(result, home)
 
-    bad = run_cli("history", "--since", "yesterday", env=cc_env)
+    bad = run_cli("history", "--since", "yesterday", env=example_env(cc_env))
     assert bad.returncode == 2 and "not a duration" in bad.stderr and bad.stdout == ""
+
+
+def test_only_this_endpoints_probes_and_incident_probes_apart(cc_env, run_cli):
+    home = Path(cc_env["CCPROMPT_HOME"])
+    now = int(time.time() * 1000)
+    elsewhere = dict(record(now - 5 * MIN, 250.0), endpoint="https://gateway.example/v1/messages")
+    incident = [record(now - (20 - i) * MIN, 2.0, status="error", http=529, error_type="overloaded_error",
+                       mode="RED") for i in range(6)]
+    write_history(home, [record(now - 30 * MIN, 400.0), *incident, record(now - 2 * MIN, 420.0), elsewhere])
+
+    mine = run_cli("history", env=example_env(cc_env)).stdout.splitlines()
+    assert mine[0] == f"8 probes for {EXAMPLE}/v1/messages in the last 1h"
+    # the six RED probes came every 10 s of an outage: the error rate is over the regular ones
+    assert mine[2] == "P50 400ms   P95 420ms   errors 0/2 (0.0%)   + 6 incident probes (6 errors)"
+    every = run_cli("history", "--all-endpoints", "--json", env=example_env(cc_env))
+    document = json.loads(every.stdout)
+    assert document["endpoint"] == "all" and document["probes"] == 9 and document["incident_probes"] == 6
