@@ -3,7 +3,7 @@
 #
 # ccprompt-prompt.sh: print ccprompt's API health from the prompt cache.
 #
-# Plain POSIX sh and shell builtins only (read, case, printf): no Python and no other
+# Plain POSIX sh and shell builtins only (read, case, printf, test): no Python and no other
 # program, so it suits shells without `ccprompt init` (dash, ksh, busybox ash), tmux's
 # status line and starship's `custom` module.
 #
@@ -41,17 +41,28 @@ esac
 
 __ccprompt_magic='' __ccprompt_status='' __ccprompt_p95='' __ccprompt_latency=''
 __ccprompt_icon_seg='' __ccprompt_short_seg='' __ccprompt_full_seg=''
-if [ -r "$__ccprompt_cache" ]; then
+# Only a regular file: a FIFO or a device (a cache symlinked to /dev/zero) would block.
+# Where `read` takes -n (bash, ksh, busybox ash) each line is read with at most 512
+# characters, so a huge cache costs nine short reads; dash has no -n (it reads the line
+# whole), and zsh's -n means something else.
+__ccprompt_n=''
+if [ -z "${ZSH_VERSION-}" ]; then
+    # shellcheck disable=SC3045 # probing whether this sh has read -n
+    read -r -n 1 __ccprompt_skip </dev/null 2>/dev/null
+    [ $? -eq 1 ] && __ccprompt_n='-n 512'
+fi
+if [ -f "$__ccprompt_cache" ] && [ -r "$__ccprompt_cache" ]; then
+    # shellcheck disable=SC2086,SC2229 # $__ccprompt_n is empty or `-n 512`, split on purpose
     {
-        IFS= read -r __ccprompt_magic &&
-            IFS= read -r __ccprompt_skip &&
-            IFS= read -r __ccprompt_status &&
-            IFS= read -r __ccprompt_skip &&
-            IFS= read -r __ccprompt_p95 &&
-            IFS= read -r __ccprompt_latency &&
-            IFS= read -r __ccprompt_icon_seg &&
-            IFS= read -r __ccprompt_short_seg &&
-            IFS= read -r __ccprompt_full_seg
+        IFS= read -r $__ccprompt_n __ccprompt_magic &&
+            IFS= read -r $__ccprompt_n __ccprompt_skip &&
+            IFS= read -r $__ccprompt_n __ccprompt_status &&
+            IFS= read -r $__ccprompt_n __ccprompt_skip &&
+            IFS= read -r $__ccprompt_n __ccprompt_p95 &&
+            IFS= read -r $__ccprompt_n __ccprompt_latency &&
+            IFS= read -r $__ccprompt_n __ccprompt_icon_seg &&
+            IFS= read -r $__ccprompt_n __ccprompt_short_seg &&
+            IFS= read -r $__ccprompt_n __ccprompt_full_seg
     } <"$__ccprompt_cache" 2>/dev/null
 fi
 
