@@ -180,3 +180,20 @@ def test_the_endpoint_key_hides_a_password_like_the_status_lines_does():
     base = "https://user:s3cret@gateway.example/anthropic/"
     expected = credentials.endpoint(Paths({"HOME": "/nonexistent", "ANTHROPIC_BASE_URL": base}))
     assert endpoint_for(base) == expected and "s3cret" not in expected
+
+
+def test_the_same_request_sent_again_after_a_failure_is_the_next_attempt(upstream, paths):
+    """Claude Code retries on its own with X-Stainless-Retry-Count: 0 every time: the proxy counts."""
+    recorder = PassiveRecorder(paths, [])
+    overloaded = json_script(OVERLOADED, status=529)
+    upstream.script(overloaded, overloaded, Script(chunks=message_stream()), Script(chunks=message_stream()))
+    with running(upstream, recorder) as proxy:
+        endpoint = f"{proxy.url}/v1/messages"
+        post(proxy)
+        post(proxy)
+        state = passive_of(paths, endpoint, lambda p: p.outcome == "error" and p.attempt == 2)
+        assert assess(state, None, time.time()).cause == "529 overloaded · retry 1"
+        post(proxy)
+        passive_of(paths, endpoint, lambda p: p.outcome == "ok" and p.attempt == 3)
+        post(proxy)  # after a success the same request starts over
+        passive_of(paths, endpoint, lambda p: p.outcome == "ok" and p.attempt == 1)

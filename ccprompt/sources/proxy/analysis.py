@@ -26,6 +26,7 @@ __all__ = ("Analyzer", "Attempt", "AttemptState", "SSEParser", "STALL_S", "clean
 
 STALL_S = 30.0
 QUEUE_BUDGET_BYTES = 64 * 1024 * 1024
+RETRY_MEMORY = 512  # requests whose consecutive failures are remembered
 
 OUTCOMES = ("ok", "error", "client_aborted", "upstream_unreachable")
 _SSEParser = SSEParser  # the name the integration tests know
@@ -76,6 +77,7 @@ class Analyzer:
         self.stall_s = float(stall_s)
         self._feed = _Feed(budget_bytes)
         self._states: dict = {}
+        self._failures: dict = {}  # retry key -> consecutive failed attempts (analysis thread only)
         self._thread = threading.Thread(target=self._run, name="ccprompt-proxy-analysis", daemon=True)
         self._stopping = False
         self._thread.start()
@@ -162,13 +164,29 @@ class Analyzer:
             elif kind == "end":
                 self._states.pop(attempt.serial, None)
                 state.on_end(item[2], item[3], item[4])
-                self._emit(state.final_event())
+                event = state.final_event()
+                self._note_result(state.retry_key, event)
+                self._emit(event)
         except Exception:  # noqa: BLE001 - a hostile stream ends its own analysis, nothing else
             self.counters.analysis_errors += 1
             if state is not None:
                 state.broken = True
                 if kind == "end":
                     self._emit_safely(state)
+
+    def failures_before(self, key) -> int:
+        """How many attempts of this request (session, model, body checksum) failed in a row just now."""
+        return self._failures.get(key, 0) if key is not None else 0
+
+    def _note_result(self, key, event: dict) -> None:
+        if key is None or event.get("outcome") == "client_aborted":
+            return
+        if event.get("outcome") == "ok":
+            self._failures.pop(key, None)
+            return
+        self._failures[key] = self._failures.pop(key, 0) + 1
+        while len(self._failures) > RETRY_MEMORY:
+            self._failures.pop(next(iter(self._failures)))
 
     def _emit_safely(self, state) -> None:
         try:

@@ -10,6 +10,7 @@ import itertools
 import json
 import re
 import time
+import zlib
 
 from .sse import SSEParser, decoder_for
 
@@ -57,6 +58,8 @@ class AttemptState:
         self.analyzer = analyzer
         self.session_id = None
         self.probe = False  # ccprompt's own probe, passing through
+        self.retry_key = None
+        self.failed_before = 0  # failed attempts of this same request just before this one
         self.retry = None
         self.model_requested = None
         self.model_served = None
@@ -107,6 +110,10 @@ class AttemptState:
                 self.probe = True
         if body and not encoded:
             self.model_requested = _requested_model(body)
+        # The same request sent again after a failure is a retry, whatever the retry-count header
+        # says (a client retrying on its own sends 0 each time). Kept in memory only, as a checksum.
+        self.retry_key = (self.session_id, self.model_requested, len(body), zlib.crc32(body)) if body else None
+        self.failed_before = self.analyzer.failures_before(self.retry_key)
         capture = self.analyzer.capture
         if capture is not None:
             self._capture_stem = capture.stem()
@@ -254,7 +261,7 @@ class AttemptState:
             "ts": round(attempt.ts, 3),
             "session_id": self.session_id,
             "request_id": self.request_id,
-            "attempt": None if self.retry is None else self.retry + 1,
+            "attempt": max(1 if self.retry is None else self.retry + 1, self.failed_before + 1),
             "retry": self.retry,
             "method": attempt.method,
             "path": attempt.path,
