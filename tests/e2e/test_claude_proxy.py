@@ -186,7 +186,8 @@ def test_a_529_storm_is_red_on_the_first_failing_attempt_and_green_on_the_first_
                       status_line=cc.statusline_row(), **figures)
 
 
-def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_proxied, sse_api, report_timing):
+@pytest.mark.parametrize("when", ["between turns", "mid-stream"])
+def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_proxied, sse_api, report_timing, when):
     cc = start_proxied()
     state = through_the_proxy(cc)
     cc.wait_for_status(green, START_GREEN_S, "🟢 after the first probe", error=ScreenTimeout)
@@ -196,6 +197,11 @@ def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_prox
     victim = health(state)["pid"]
     assert victim != state["pid"], "the health answer should come from the server, not the supervisor"
 
+    if when == "mid-stream":  # the turn's stream is open, through the server, when it dies
+        sse_api.set_mode("stall", seconds=20, scope="main")
+        sent = cc.send_prompt("Reply with the single word pong, again.")
+        sse_api.wait_for(lambda r: r.is_claude_code and any(n == "stall_start" for n, _ in r.notes), 30)
+        sse_api.set_mode("ok")
     killed = cc.timeline.mark("server killed")
     os.kill(victim, signal.SIGKILL)
     restarted = None
@@ -208,14 +214,20 @@ def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_prox
         time.sleep(0.05)
     assert restarted is not None, f"no server on port {state['port']} after the kill\n{cc.diagnostics()}"
 
-    sent = cc.send_prompt("Reply with the single word pong, again.")
+    if when == "between turns":
+        sent = cc.send_prompt("Reply with the single word pong, again.")
     reply = cc.wait_for_screen(lambda s: reply_count(s) >= 2, 60, "the reply after the kill")
     after = sse_api.claude_requests()[before:]
-    report_timing("proxy server kill -9", seconds_kill_to_healthy=round(restarted - killed, 2),
+    in_flight = [r for r in after if r.mono < killed and (r.done_mono is None or r.done_mono > killed)]
+    again = retried(after)
+    report_timing(f"proxy server kill -9 {when}", seconds_kill_to_healthy=round(restarted - killed, 2),
                   bound_s=RESTART_BOUND_S, seconds_prompt_to_reply=round(reply.mono - sent, 2),
                   same_port=proxy_state(cc.ccprompt_home)["port"] == state["port"],
-                  claude_requests_after=len(after), retried_after=len(retried(after)))
+                  claude_requests_after=len(after), in_flight_at_kill=len(in_flight), retried_after=len(again))
     assert restarted - killed <= RESTART_BOUND_S
     assert proxy_state(cc.ccprompt_home)["port"] == state["port"]
-    assert len(retried(after)) <= 1, [r.summary() for r in after]
+    # Each request the kill broke is sent again once; nothing else is, and nothing twice.
+    detail = [(r.summary(), r.headers.get("content-length")) for r in after]
+    assert len(again) <= max(1, len(in_flight)), detail
+    assert len(retried(again)) == 0, detail
     assert "API Error" not in reply.text
