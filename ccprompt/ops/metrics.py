@@ -7,6 +7,7 @@ renamed into place, so the collector never reads half a file.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -20,6 +21,14 @@ TEXTFILE = "ccprompt.prom"
 STATUSES = ("healthy", "degraded", "error", "unknown")
 PHASES = ("dns", "tcp", "tls", "ttfb", "total")
 ANSWERED = ("healthy", "degraded")
+REQUESTS_TAIL_BYTES = 2 * 1024 * 1024  # the proxy's newest events; requests.jsonl rotates at 8 MB
+TTFB_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+MAX_MODELS = 20  # more distinct served models than this are counted as "other"
+ERROR_TYPES = frozenset({
+    "invalid_request_error", "authentication_error", "billing_error", "permission_error", "not_found_error",
+    "request_too_large", "rate_limit_error", "api_error", "timeout_error", "overloaded_error",
+    "server_error", "client_error", "upstream_unreachable",
+})
 
 
 def _escape(value) -> str:
@@ -55,6 +64,16 @@ class Exposition:
             rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels.items())
             self.lines.append(f"{name}{{{rendered}}} {_sample_text(value)}" if rendered else f"{name} {_sample_text(value)}")
 
+    def histogram(self, name: str, help_text: str, buckets, values) -> None:
+        """A label-less histogram: cumulative `_bucket{le}`, `_sum` and `_count`."""
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} histogram")
+        for le in buckets:
+            self.lines.append(f'{name}_bucket{{le="{float(le)}"}} {sum(1 for v in values if v <= le)}')
+        self.lines.append(f'{name}_bucket{{le="+Inf"}} {len(values)}')
+        self.lines.append(f"{name}_sum {_sample_text(float(sum(values)))}")
+        self.lines.append(f"{name}_count {len(values)}")
+
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
 
@@ -68,8 +87,69 @@ def last_success_ms(records) -> int | None:
     return newest
 
 
-def render(state: MonitorState | None, records, *, now_s: float | None = None) -> str:
-    """The exposition text for a state (None when there is none yet) and history records."""
+def proxied_attempts(data: bytes, truncated: bool) -> list:
+    """The `attempt` events of real requests in the tail of requests.jsonl (ccprompt's probe left out)."""
+    lines = data.split(b"\n")
+    if truncated:
+        lines = lines[1:]  # the first line is cut
+    found = []
+    for line in lines:
+        try:
+            event = json.loads(line) if line.strip() else None
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("kind") == "attempt" and not event.get("probe"):
+            found.append(event)
+    return found
+
+
+def _attempt_labels(events) -> list:
+    """(model, status, error_type) per attempt, with every label bounded."""
+    from ccprompt.core.text import sanitize
+
+    models: dict = {}
+    labelled = []
+    for event in events:
+        model = event.get("model_served") or event.get("model_requested")
+        model = sanitize(model, 80) if isinstance(model, str) and model else "unknown"
+        if model not in models and len(models) >= MAX_MODELS:
+            model = "other"
+        models.setdefault(model, True)
+        status = event.get("status")
+        status = str(status) if isinstance(status, int) and not isinstance(status, bool) and 0 < status < 1000 \
+            else "0"
+        error = event.get("error_type")
+        error = "none" if not error else error if error in ERROR_TYPES else "other"
+        labelled.append((model, status, error))
+    return labelled
+
+
+def _ttfb_seconds(event) -> float | None:
+    value = event.get("ttfb_first_event_ms") or event.get("ttfb_headers_ms")
+    return value / 1000 if is_number(value) and value >= 0 else None
+
+
+def render_proxy(out: Exposition, events) -> None:
+    """The proxy's families: attempts by model, status and error type, and a TTFB histogram."""
+    counts: dict = {}
+    for labels in _attempt_labels(events):
+        counts[labels] = counts.get(labels, 0) + 1
+    out.family("ccprompt_proxy_attempts_total", "counter",
+               "Real requests through the local proxy, by model served, HTTP status (0: none) and error type "
+               "(over the newest events in requests.jsonl).",
+               [({"model": m, "status": st, "error_type": e}, n) for (m, st, e), n in sorted(counts.items())])
+    ttfb = [v for v in (_ttfb_seconds(e) for e in events if (e.get("status") or 0) and e.get("status") < 400)
+            if v is not None]
+    out.histogram("ccprompt_proxy_ttfb_seconds",
+                  "Time to the first event (first byte of a non-streamed reply) of successful real requests.",
+                  TTFB_BUCKETS_S, ttfb)
+
+
+def render(state: MonitorState | None, records, *, now_s: float | None = None, proxy_events=None) -> str:
+    """The exposition text for a state (None when there is none yet) and history records.
+
+    `proxy_events` (the proxy's attempt events, None when it has never run) adds its families.
+    """
     from ccprompt.core.render import status_of
 
     now_s = time.time() if now_s is None else now_s
@@ -111,16 +191,31 @@ def render(state: MonitorState | None, records, *, now_s: float | None = None) -
     out.family("ccprompt_probes_total", "counter", "Probes recorded, by result.",
                [({"result": name}, counts.get(name, 0) if is_number(counts.get(name, 0)) else 0)
                 for name in results])
+    if proxy_events is not None:
+        render_proxy(out, proxy_events)
     out.family("ccprompt_scrape_timestamp_seconds", "gauge", "Unix time this exposition was generated.",
                [({}, round(now_s, 3))])
     return out.text()
+
+
+def read_proxy_events(paths: Paths):
+    """The proxy's attempt events from the tail of requests.jsonl; None when there is no such file."""
+    from ccprompt.core.paths import REQUESTS_FILE
+
+    try:
+        data, truncated = files.read_tail(paths.in_state(REQUESTS_FILE), REQUESTS_TAIL_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return []
+    return proxied_attempts(data, truncated)
 
 
 def collect(paths: Paths, now_s: float | None = None) -> str:
     """The exposition for one state directory."""
     from ccprompt.ops.history import read_records
 
-    return render(store.read_state(paths), read_records(paths), now_s=now_s)
+    return render(store.read_state(paths), read_records(paths), now_s=now_s, proxy_events=read_proxy_events(paths))
 
 
 def write_textfile(directory: str, text: str) -> str:

@@ -94,3 +94,64 @@ def test_textfile_is_written_atomically_for_node_exporter(fake_api, cc_env, run_
 
     missing = run_cli("metrics", "--textfile", str(tmp_path / "nope"), env=cc_env)
     assert missing.returncode == 2 and "is not a directory" in missing.stderr
+
+
+def attempt(**fields) -> dict:
+    return {"kind": "attempt", "method": "POST", "path": "/v1/messages", "outcome": "ok", **fields}
+
+
+def test_proxy_attempts_are_counted_by_model_status_and_error_type_with_a_ttfb_histogram(cc_env, run_cli):
+    home = Path(cc_env["CCPROMPT_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    events = [
+        attempt(model_served="claude-sonnet-4-5", status=200, ttfb_first_event_ms=120.0),
+        attempt(model_served="claude-sonnet-4-5", status=200, ttfb_first_event_ms=800.0),
+        attempt(model_requested="claude-sonnet-4-5", model_served="claude-sonnet-4-5", status=200,
+                ttfb_headers_ms=2900.0, ttfb_first_event_ms=3000.0),
+        attempt(model_requested="claude-opus-4-1", status=529, error_type="overloaded_error", outcome="error",
+                ttfb_headers_ms=40.0),
+        attempt(model_requested="claude-opus-4-1", status=529, error_type="overloaded_error", outcome="error"),
+        attempt(model_requested="claude-opus-4-1", status=None, error_type="upstream_unreachable",
+                outcome="upstream_unreachable"),
+        attempt(model_served="claude-opus-4-1", status=500, error_type="a_brand_new_error\n{x=\"y\"}",
+                outcome="error"),
+        attempt(model_served="claude-haiku", status=200, ttfb_first_event_ms=50.0, probe=True),  # ccprompt's own
+        {"kind": "response_start", "status": 529, "model_requested": "claude-opus-4-1"},
+        {"kind": "stall", "status": 200},
+    ] + [attempt(model_served=f"model-{i:02d}", status=200, ttfb_first_event_ms=5000.0) for i in range(25)]
+    lines = [json.dumps(e) for e in events]
+    lines.insert(3, "{not json")
+    (home / "requests.jsonl").write_text("\n".join(lines) + "\n")
+    result = run_cli("metrics", env=cc_env)
+    assert result.returncode == 0, result.stderr
+    m = parse(result.stdout)
+
+    def attempts(model, status, error_type):
+        return m.get(("ccprompt_proxy_attempts_total", (("error_type", error_type), ("model", model),
+                                                         ("status", status))))
+
+    assert m[("TYPE", "ccprompt_proxy_attempts")] == "counter"
+    assert attempts("claude-sonnet-4-5", "200", "none") == 3
+    assert attempts("claude-opus-4-1", "529", "overloaded_error") == 2
+    assert attempts("claude-opus-4-1", "0", "upstream_unreachable") == 1
+    assert attempts("claude-opus-4-1", "500", "other") == 1
+    assert attempts("claude-haiku", "200", "none") is None  # the probe is not a real request
+    models = {dict(k[1])["model"] for k in m if k[0] == "ccprompt_proxy_attempts_total"}
+    assert len(models) <= 20 + 1 and "other" in models  # label cardinality stays bounded
+    assert sum(v for k, v in m.items() if k[0] == "ccprompt_proxy_attempts_total") == 7 + 25
+
+    assert m[("TYPE", "ccprompt_proxy_ttfb_seconds")] == "histogram"
+
+    def bucket(le):
+        return m[("ccprompt_proxy_ttfb_seconds_bucket", (("le", le),))]
+
+    assert (bucket("0.1"), bucket("0.25"), bucket("1.0"), bucket("5.0"), bucket("+Inf")) == (0, 1, 2, 28, 28)
+    assert m[("ccprompt_proxy_ttfb_seconds_count", ())] == 28
+    assert m[("ccprompt_proxy_ttfb_seconds_sum", ())] == pytest.approx(0.12 + 0.8 + 3.0 + 25 * 5.0)
+    assert ("ccprompt_up", ()) in m  # the existing families are all still there
+
+
+def test_without_requests_jsonl_there_are_no_proxy_families(cc_env, run_cli):
+    result = run_cli("metrics", env=cc_env)
+    assert result.returncode == 0
+    assert "ccprompt_proxy_" not in result.stdout
