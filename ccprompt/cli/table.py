@@ -50,10 +50,8 @@ class Command:
         return " ".join(self.words)
 
     def function(self):
-        import importlib
-
         module, _, attr = self.target.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        return getattr(__import__(module, fromlist=[attr]), attr)
 
 
 SHELLS = ("bash", "zsh", "fish")
@@ -164,11 +162,46 @@ COMMANDS = (
                 Param("all_endpoints", ("--all-endpoints",), "flag", False,
                       "Every endpoint's probes, not only the one this environment uses."),
             )),
-    Command(("metrics",), "ccprompt.commands.metrics:metrics",
-            "Prometheus text exposition of the state and the history.",
+    Command(("metrics",), "ccprompt.commands.fleet:metrics",
+            "Prometheus text exposition of the state, the history and the sessions.",
             (Param("textfile", ("--textfile",), "str", None,
                    "Write DIR/ccprompt.prom atomically (node_exporter textfile collector) instead of printing.",
-                   metavar="DIR"),)),
+                   metavar="DIR"),
+             Param("serve", ("--serve",), "str", None,
+                   "Serve /metrics over HTTP on ADDR (127.0.0.1:9464 by default with `--serve ''`; a bare "
+                   "port means 127.0.0.1:PORT) until SIGTERM or SIGINT.", metavar="ADDR"),
+             Param("by_session", ("--by-session",), "flag", False,
+                   "Also export one series per session id (unbounded labels: keep it for small fleets)."))),
+    Command(("sessions",), "ccprompt.commands.sessions:sessions",
+            "Recent Claude Code sessions: state, context, turns, tools, API errors, prompt cache, cost.\n\n"
+            "Read from the transcripts' tails (and the proxy's requests.jsonl when there is one); those "
+            "needing attention come first. A `+` marks counts that cover only the tail of a long transcript.",
+            (
+                Param("as_json", ("--json",), "flag", False, "Every session's values as JSON."),
+                Param("since", ("--since",), "str", "2h", "Sessions active within: 90s, 30m, 2h, 1d or all.",
+                      metavar="DURATION"),
+                Param("show_all", ("--all",), "flag", False, "Every session, however old."),
+                Param("watch", ("--watch",), "flag", False,
+                      "A live view that redraws every second, with a line for each notable change."),
+                Param("interval", ("--interval",), "float", 1.0, "Seconds between redraws with --watch.",
+                      low=0.1, high=60.0, metavar="SECONDS"),
+            ), fast=True),
+    Command(("postmortem",), "ccprompt.commands.postmortem:postmortem",
+            "A markdown report on one session: summary, timeline, likely cause, tool loops.\n\n"
+            "Redacted: no prompt text, no absolute paths, no tool inputs.",
+            (
+                Param("session", kind="str", default="last", help="A session id, a prefix of one, or `last`.",
+                      metavar="SESSION"),
+                Param("as_json", ("--json",), "flag", False, "The same report as JSON."),
+            )),
+    Command(("mcp",), "ccprompt.commands.mcp:mcp",
+            "Run the MCP server on stdio: API health, history, sessions and doctor as tools "
+            "(needs the `ccprompt[mcp]` extra)."),
+    Command(("install", "mcp"), "ccprompt.commands.mcp:install_mcp",
+            "Register `ccprompt mcp` as a user-scope MCP server in Claude Code (~/.claude.json; keeps every "
+            "other key, backs up the file).", (_DRY_RUN,)),
+    Command(("uninstall", "mcp"), "ccprompt.commands.mcp:uninstall_mcp",
+            "Remove ccprompt's MCP server from Claude Code's ~/.claude.json.", (_DRY_RUN,)),
     Command(("doctor",), "ccprompt.commands.doctor:doctor",
             "Check every link to the API (credential, DNS, proxy, CA, TCP, TLS, probe, files, clock).\n\n"
             "Each line is ✓, ! or ✗ with a fix. Exit 0 when nothing is ✗, 1 otherwise. "

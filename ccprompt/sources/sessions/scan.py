@@ -1,0 +1,205 @@
+"""One transcript's lines folded into a `SessionSummary`: numbers and labels, never content.
+
+`fold` takes the summary so far and the complete lines after it, so a growing transcript
+is read from where the last reading stopped. Claude Code writes one assistant entry per
+content block, each repeating the reply's usage; a reply is counted once, by its id.
+"""
+
+from __future__ import annotations
+
+from ccprompt.core import fastjson, prices
+from ccprompt.core.session_rules import CACHE_TTL_1H, CACHE_TTL_5M, SessionSummary
+from ccprompt.sources.transcript import ERROR_PREFIX, parse_timestamp
+
+HISTORY = 8
+MAX_LINE = 4 << 20
+_LOCAL_PREFIXES = ("<command-name>", "<local-command", "<command-message>", "[Request interrupted")
+# Cheap tests that skip lines no rule reads (attachments, snapshots, progress) before parsing.
+_WANTED = (b'"type":"user"', b'"type":"assistant"', b'"type":"system"', b'"type": "user"',
+           b'"type": "assistant"', b'"type": "system"')
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def prompt_kind(entry: dict):
+    """`prompt` for a typed prompt, `tool_result` for a tool's answer, None for what never reaches the API."""
+    if entry.get("isMeta") is True or entry.get("isCompactSummary") is True:
+        return None
+    message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
+    content = message.get("content")
+    if isinstance(content, str):
+        text = content.lstrip()
+        return "prompt" if text and not text.startswith(_LOCAL_PREFIXES) else None
+    if isinstance(content, list):
+        kind = None
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_result":
+                return "tool_result"
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                if not block["text"].lstrip().startswith(_LOCAL_PREFIXES):
+                    kind = "prompt"
+        return kind
+    return None
+
+
+def usage_of(message: dict) -> dict | None:
+    """input, output, cache_read, cache_5m, cache_1h from a reply's usage."""
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    write = _int(usage.get("cache_creation_input_tokens"))
+    split = usage.get("cache_creation") if isinstance(usage.get("cache_creation"), dict) else {}
+    one_hour = min(write, _int(split.get("ephemeral_1h_input_tokens")))
+    return {"input": _int(usage.get("input_tokens")), "output": _int(usage.get("output_tokens")),
+            "cache_read": _int(usage.get("cache_read_input_tokens")), "cache_5m": write - one_hour,
+            "cache_1h": one_hour}
+
+
+def commit_pending(summary: SessionSummary) -> None:
+    """Add the reply being counted to the totals (once a reply with another id begins)."""
+    pending = summary.pending
+    if not pending:
+        return
+    summary.pending = None
+    usage = pending.get("usage") or {}
+    summary.input_tokens += usage.get("input", 0)
+    summary.output_tokens += usage.get("output", 0)
+    summary.cache_read_tokens += usage.get("cache_read", 0)
+    summary.cache_write_tokens += usage.get("cache_5m", 0) + usage.get("cache_1h", 0)
+    cost = prices.cost_usd(pending.get("model"), usage.get("input", 0), usage.get("output", 0),
+                           usage.get("cache_read", 0), usage.get("cache_5m", 0), usage.get("cache_1h", 0))
+    if cost is None:
+        summary.unpriced = True
+    else:
+        summary.cost_usd = round(summary.cost_usd + cost, 6)
+
+
+def totals(summary: SessionSummary) -> SessionSummary:
+    """A copy with the reply in progress counted too, for showing."""
+    shown = SessionSummary.from_dict(summary.to_dict())
+    commit_pending(shown)
+    return shown
+
+
+def _reply(summary: SessionSummary, entry: dict, message: dict, when) -> None:
+    model = message.get("model")
+    if isinstance(model, str):
+        summary.model = model[:100]
+    msg_id = message.get("id") if isinstance(message.get("id"), str) else None
+    usage = usage_of(message)
+    content = message.get("content") if isinstance(message.get("content"), list) else []
+    is_tool_use = False
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            is_tool_use = True
+            name = str(block.get("name") or "?")[:64]
+            summary.tools[name] = summary.tools.get(name, 0) + 1
+    summary.last_kind = "tool_use" if is_tool_use or message.get("stop_reason") == "tool_use" else "reply"
+    if usage is None:
+        return
+    pending = summary.pending
+    if not (pending and msg_id and pending.get("id") == msg_id):
+        commit_pending(summary)
+    summary.pending = {"id": (msg_id or "")[:80], "model": summary.model, "usage": usage}
+    if entry.get("isSidechain") is True:
+        return
+    context = usage["input"] + usage["cache_read"] + usage["cache_5m"] + usage["cache_1h"]
+    if context <= 0:
+        return
+    same = pending and msg_id and pending.get("id") == msg_id
+    if not same:
+        summary.context_history = (list(summary.context_history) + [context])[-HISTORY:]
+    elif summary.context_history:
+        summary.context_history[-1] = context
+    summary.context_tokens = context
+    summary.context_peak = max(summary.context_peak or 0, context)
+    summary.hit_ratio = round(usage["cache_read"] / context, 4)
+    if usage["cache_read"] or usage["cache_5m"] or usage["cache_1h"]:
+        summary.cache_at_s = when
+        if usage["cache_1h"]:
+            summary.cache_ttl_s = CACHE_TTL_1H
+        elif usage["cache_5m"]:
+            summary.cache_ttl_s = CACHE_TTL_5M
+
+
+def fold_entry(summary: SessionSummary, entry: dict) -> None:
+    """One transcript entry into the summary."""
+    kind = entry.get("type")
+    when = parse_timestamp(entry.get("timestamp"))
+    if when is not None:
+        summary.first_s = when if summary.first_s is None else min(summary.first_s, when)
+        summary.last_s = when if summary.last_s is None else max(summary.last_s, when)
+    if not summary.session_id and isinstance(entry.get("sessionId"), str):
+        summary.session_id = entry["sessionId"][:64]
+    if not summary.project and isinstance(entry.get("cwd"), str) and entry["cwd"].strip("/"):
+        summary.project = entry["cwd"].rstrip("/").rsplit("/", 1)[-1][:60]
+    if kind == "system":
+        if entry.get("subtype") == "compact_boundary":
+            summary.compactions += 1
+        return
+    if kind == "user":
+        if entry.get("isCompactSummary") is True:
+            summary.context_history = []
+        sends = prompt_kind(entry)
+        if sends is None:
+            return
+        if sends == "prompt" and entry.get("isSidechain") is not True:
+            summary.turns += 1
+        summary.last_kind = sends
+        if summary.waiting_since_s is None:
+            summary.waiting_since_s = when or -1.0
+        return
+    if kind != "assistant":
+        return
+    summary.waiting_since_s = None
+    message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
+    if entry.get("isApiErrorMessage") is True or _text_starts_with_error(message):
+        summary.api_errors += 1
+        status = entry.get("apiErrorStatus")
+        code = status if isinstance(status, int) and not isinstance(status, bool) else None
+        if code is None:
+            from ccprompt.sources.transcript import parse_api_error
+
+            code = parse_api_error(_first_text(message)).get("code")
+        summary.last_error = {"code": code, "type": str(entry["error"])[:40] if isinstance(entry.get("error"), str)
+                              else None, "epoch_s": when}
+        summary.error_unresolved = True
+        summary.last_kind = "error"
+        return
+    if message.get("model") == "<synthetic>":
+        return
+    summary.error_unresolved = False
+    _reply(summary, entry, message, when)
+
+
+def _first_text(message: dict) -> str:
+    content = message.get("content")
+    if isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+                return block["text"]
+    return content if isinstance(content, str) else ""
+
+
+def _text_starts_with_error(message: dict) -> bool:
+    return message.get("model") == "<synthetic>" and _first_text(message).startswith(ERROR_PREFIX + ":")
+
+
+def fold(summary: SessionSummary, data: bytes) -> SessionSummary:
+    """Fold every complete line of `data` (which starts at a line boundary) into the summary."""
+    for raw in data.split(b"\n"):
+        if len(raw) < 20 or len(raw) > MAX_LINE:
+            continue
+        if not any(tag in raw for tag in _WANTED):
+            continue
+        try:
+            entry = fastjson.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(entry, dict):
+            fold_entry(summary, entry)
+    return summary
