@@ -41,7 +41,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv" || die "could not create a virtualenv (on Debian/Ubuntu: apt-get install python3-venv)"
 fi
 say "==> installing ccprompt from $here"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$here" \
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$here[mcp]" \
     || die "pip could not install ccprompt"
 # pip's console script imports `re` first; the lean launcher starts measurably faster.
 "$venv/bin/python" -m ccprompt.launcher "$venv/bin/ccprompt"
