@@ -152,3 +152,49 @@ def test_a_missing_command_is_reported_not_raised(env):
     result = launch(env, "/nonexistent/ccprompt-test-command")
     assert result.returncode == 127
     assert "cannot run /nonexistent/ccprompt-test-command" in result.stderr
+
+
+def test_ccprompt_run_takes_the_upstream_ca_and_prefix_the_probe_would_use(env, upstream):
+    """The command line itself: options after the command are the command's, and `--` is optional."""
+    result = run_python("-m", "ccprompt", "run", sys.executable, "-c", CLIENT, "--ignored-by-the-client",
+                        env=env, timeout=60)
+    assert result.returncode == 3, result.stderr
+    reply = json.loads(result.stdout)
+    assert reply["base_url"].startswith("http://127.0.0.1:") and reply["status"] == 200
+    assert upstream.seen[-1].path == "/prefix/v1/messages?beta=true"
+    again = run_python("-m", "ccprompt", "run", "--", sys.executable, "-c", CLIENT, env=env, timeout=60)
+    assert json.loads(again.stdout)["base_url"] == reply["base_url"]
+    # The upstream comes from the credential chain, here Claude Code's settings.json.
+    settings = Path(env["HOME"]) / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"env": {"ANTHROPIC_BASE_URL": env["ANTHROPIC_BASE_URL"]}}))
+    from_settings = {k: v for k, v in env.items() if k != "ANTHROPIC_BASE_URL"}
+    third = run_python("-m", "ccprompt", "run", sys.executable, "-c", CLIENT, env=from_settings, timeout=60)
+    assert json.loads(third.stdout)["base_url"] == reply["base_url"], third.stderr
+    assert_no_secret(result, again, third, Path(env["CCPROMPT_HOME"]))
+
+
+def test_ccprompt_proxy_runs_in_the_foreground_and_stops_cleanly(env, upstream):
+    import subprocess
+
+    home = Path(env["CCPROMPT_HOME"])
+    process = subprocess.Popen([sys.executable, "-m", "ccprompt", "proxy"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        url = line.split()[2]
+        assert line.startswith("ccprompt proxy: http://127.0.0.1:") and line.rstrip().endswith(
+            f"-> {upstream.url}/prefix"), line
+        port = int(url.rsplit(":", 1)[1])
+        deadline = time.monotonic() + 10
+        while supervisor.check_health(port) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = request("127.0.0.1", port, body=b'{"model":"m"}', headers=[("x-api-key", TEST_KEY)])
+        assert got.status == 200 and got.body == b"".join(message_stream())
+        assert len(list(home.glob("proxy-*.json"))) == 1  # `run` finds it
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(10)
+    assert code == 0
+    assert not list(home.glob("proxy-*.json"))
+    assert_no_secret(home, process.stderr.read())
