@@ -157,14 +157,14 @@ def fold_entry(summary: SessionSummary, entry: dict) -> None:
         return
     summary.waiting_since_s = None
     message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
-    if entry.get("isApiErrorMessage") is True or _text_starts_with_error(message):
+    if entry.get("isApiErrorMessage") is True or is_error_reply(message):
         summary.api_errors += 1
         status = entry.get("apiErrorStatus")
         code = status if isinstance(status, int) and not isinstance(status, bool) else None
         if code is None:
             from ccprompt.sources.transcript import parse_api_error
 
-            code = parse_api_error(_first_text(message)).get("code")
+            code = parse_api_error(first_text(message)).get("code")
         summary.last_error = {"code": code, "type": str(entry["error"])[:40] if isinstance(entry.get("error"), str)
                               else None, "epoch_s": when}
         summary.error_unresolved = True
@@ -176,7 +176,7 @@ def fold_entry(summary: SessionSummary, entry: dict) -> None:
     _reply(summary, entry, message, when)
 
 
-def _first_text(message: dict) -> str:
+def first_text(message: dict) -> str:
     content = message.get("content")
     if isinstance(content, list):
         for block in content:
@@ -185,8 +185,8 @@ def _first_text(message: dict) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _text_starts_with_error(message: dict) -> bool:
-    return message.get("model") == "<synthetic>" and _first_text(message).startswith(ERROR_PREFIX + ":")
+def is_error_reply(message: dict) -> bool:
+    return message.get("model") == "<synthetic>" and first_text(message).startswith(ERROR_PREFIX + ":")
 
 
 def fold(summary: SessionSummary, data: bytes) -> SessionSummary:
