@@ -20,7 +20,7 @@ from ccprompt.core.errors import CcpromptError
 
 DEFAULT_REFRESH_S = 10
 MAX_BACKUPS = 5
-ATTEMPTS = 5
+ATTEMPTS = 20
 SETTINGS_LIMIT = 16 << 20
 REPLACED_FILE = "replaced-statusline.json"
 
@@ -106,6 +106,39 @@ def _unlink(path: str) -> None:
         pass
 
 
+def _stage(target: str, data: bytes, mode: int) -> tuple[str, int]:
+    """The new content in a new file beside `target` (O_EXCL, O_NOFOLLOW, random name).
+
+    Like `core.files.atomic_write` up to the rename, which is `_swap_in`'s. The descriptor
+    stays open for an fsync once the swap is done.
+    """
+    directory, name = os.path.split(target)
+    staged = os.path.join(directory, f".{name}.ccprompt-{os.urandom(6).hex()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(staged, flags, 0o600)
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        _unlink(staged)
+        raise
+    return staged, fd
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory or ".", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
 def _swap_in(staged: str, target: str, seen: tuple | None) -> bool:
     """Put `staged` at `target` only if `target` is still the file read (`seen`). True when done."""
     if seen is None:  # there was no file: only create one if there still is none
@@ -116,6 +149,13 @@ def _swap_in(staged: str, target: str, seen: tuple | None) -> bool:
         finally:
             _unlink(staged)
         return True
+    try:  # changed already: start again before anyone can see a file built on the old one
+        if _identity(os.stat(target)) != seen:
+            _unlink(staged)
+            return False
+    except OSError:
+        _unlink(staged)
+        return False
     if _exchange(staged, target):
         try:
             displaced = _identity(os.lstat(staged))
@@ -182,7 +222,7 @@ def _edit(path: str, change) -> tuple[bool, str | None, dict]:
     """
     import json
 
-    from ccprompt.core.files import atomic_write, private_dir
+    from ccprompt.core.files import private_dir
 
     private_dir(os.path.dirname(path))
     target = os.path.realpath(path)
@@ -196,14 +236,21 @@ def _edit(path: str, change) -> tuple[bool, str | None, dict]:
         if not change(settings):
             return backup is not None, backup, first
         data = (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "replace")
-        directory, name = os.path.split(target)
-        staged = os.path.join(directory, f".{name}.ccprompt-{os.urandom(6).hex()}.tmp")
-        atomic_write(staged, data, mode)
-        if _swap_in(staged, target, seen):
+        staged, fd = _stage(target, data, mode)
+        try:
+            swapped = _swap_in(staged, target, seen)
+            if swapped:
+                os.fsync(fd)  # after the swap, so the window another writer can hit stays tiny
+        finally:
+            os.close(fd)
+        if swapped:
+            _fsync_dir(os.path.dirname(target))
             if raw is not None and backup is None:
                 backup = _backup(path, raw)
             elif backup is None:
                 backup = ""
+        else:
+            time.sleep(0.001 * (1 + os.urandom(1)[0] % 8))  # lost the race: a moment, then again
         # Loop: the next read shows the edit in place (nothing to change) or lost to a
         # concurrent writer (made again on top of what they wrote).
     raise SettingsError(f"{path} kept changing while ccprompt edited it; nothing lost, try again")
