@@ -18,7 +18,9 @@ STATE_COLORS = {"errored": "31", "stalled": "31", "waiting": "33", "working": "3
 
 def model_label(model) -> str:
     text = sanitize(model or "-", 40)
-    return text[len("claude-"):] if text.startswith("claude-") else text
+    text = text[len("claude-"):] if text.startswith("claude-") else text
+    head, _, date = text.rpartition("-")
+    return head if len(date) == 8 and date.isdigit() else text
 
 
 def tools_label(tools: dict, width: int = 2) -> str:
