@@ -49,7 +49,9 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None) ->
         out.write(f"the ccprompt MCP server is already in {path}; nothing to change\n")
         return 0
     if dry_run:
-        out.write(f"would set mcpServers.{SERVER_NAME} in {path} to {claude_settings._diff(None, wanted)}\n")
+        import json
+
+        out.write(f"would set mcpServers.{SERVER_NAME} in {path} to:\n{json.dumps(wanted, indent=2)}\n")
         return 0
 
     def change(fresh: dict) -> bool:
