@@ -44,7 +44,7 @@ say "==> installing ccprompt from $here"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$here[mcp]" \
     || die "pip could not install ccprompt"
 # pip's console script imports `re` first; the lean launcher starts measurably faster.
-"$venv/bin/python" -m ccprompt.launcher "$venv/bin/ccprompt"
+"$venv/bin/python" -I -m ccprompt.launcher "$venv/bin/ccprompt"
 
 # The prompt snippets (POSIX reader, tmux, starship, service units) next to the virtualenv.
 cp "$here"/shell/* "$data_home/ccprompt/"

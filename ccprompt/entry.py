@@ -27,6 +27,11 @@ def main(argv=None) -> int:
 
 
 def dispatch(argv: list) -> int:
+    if argv[:1] == ["statusline"] and all(arg == "--sync" for arg in argv[1:]):
+        # Every redraw of Claude Code runs this: straight to it, not even the option table.
+        from ccprompt.surfaces.statusline import main as statusline
+
+        return statusline(argv[1:])
     if argv[:1] in (["-V"], ["--version"]):
         from ccprompt import __version__
 

@@ -44,8 +44,12 @@ def _one(paths: Paths, config, mode: str, timeout_ms, no_write: bool):
             holder = lock.holder()
             raise CcpromptError(f"another probe is in flight (pid {holder or 'unknown'}); nothing recorded")
     try:
-        outcome, state = recorder.probe_and_record(paths, config, mode, timeout_override=timeout_ms,
-                                                   write=not no_write)
+        if lock:
+            outcome, state = recorder.probe_and_record_marked(lock, paths, config, mode,
+                                                              timeout_override=timeout_ms)
+        else:
+            outcome, state = recorder.probe_and_record(paths, config, mode, timeout_override=timeout_ms,
+                                                       write=False)
     finally:
         if lock:
             lock.release()

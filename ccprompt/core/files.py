@@ -219,10 +219,14 @@ def read_tail(path: str, limit: int) -> tuple[bytes, bool]:
 
 
 class FileLock:
-    """An exclusive flock on a file of ours, which records the holder's pid.
+    """An exclusive flock on a file of ours, which records the holder's pid and a note.
 
+    The record is a fixed 32 bytes rewritten in place, so once the file exists, marking it
+    needs no new disk space (a full disk must not hide that the last write failed).
     Closing the descriptor drops the lock, so a killed holder never leaves it taken.
     """
+
+    RECORD = 32
 
     def __init__(self, path: str):
         self.path = path
@@ -246,21 +250,64 @@ class FileLock:
                     return False
                 time.sleep(0.02)
         self.fd = fd
+        self._write("held")
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except OSError:
-            pass  # a full disk still leaves the lock itself working
+            os.utime(fd)  # the attempt's time, recorded even when nothing else can be written
+        except (OSError, NotImplementedError, TypeError):
+            self.touch()
         return True
 
-    def release(self) -> None:
+    def _write(self, word: str) -> None:
+        record = f"{os.getpid()} {word}".ljust(self.RECORD - 1)[: self.RECORD - 1] + "\n"
+        try:
+            os.pwrite(self.fd, record.encode(), 0)
+        except OSError:
+            pass  # a full disk still leaves the lock itself working
+
+    def mark(self, word: str) -> None:
+        """While held: leave a word after the pid (`saved`, `unsaved`, `idle`) for the next holder."""
         if self.fd is not None:
-            try:
-                os.ftruncate(self.fd, 0)  # no pid left behind to mislead a reader
-            except OSError:
-                pass
+            self._write(word)
+
+    def release(self, clear: bool = False) -> None:
+        """Drop the lock; `clear` empties the file (no pid left behind), else its note stays."""
+        if self.fd is not None:
+            if clear:
+                try:
+                    os.ftruncate(self.fd, 0)
+                except OSError:
+                    pass
             os.close(self.fd)
             self.fd = None
+
+    def _record(self) -> list:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+        except OSError:
+            return []
+        try:
+            return os.pread(fd, 64, 0).decode("ascii", "replace").split()
+        except OSError:
+            return []
+        finally:
+            os.close(fd)
+
+    def peek(self) -> str:
+        """The word the last holder left (`saved`, `unsaved`, …); `` for an empty or missing file."""
+        parts = self._record()
+        return parts[1] if len(parts) > 1 else ""
+
+    def last_write_failed(self, now_s: float, within_s: float) -> bool:
+        """The last holder could not save its result (it said so, or could not even write its
+        pid: an empty lock file on a full disk) less than `within_s` ago."""
+        stamp = self.stamped_at()
+        if not stamp or not 0 <= now_s - stamp < within_s:
+            return False
+        try:
+            empty = os.stat(self.path).st_size == 0
+        except OSError:
+            return False
+        return empty or self.peek() == "unsaved"
 
     def holder(self) -> int | None:
         """The pid written by whoever holds the lock now (0 if unknown), or None when it is free."""
@@ -278,9 +325,9 @@ class FileLock:
                 pass
             # The holder writes its pid just after locking; give it a moment if we raced it.
             for _ in range(10):
-                text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-                if text.isdigit():
-                    return int(text)
+                text = os.pread(fd, 32, 0).decode("ascii", "replace").split()
+                if text and text[0].isdigit():
+                    return int(text[0])
                 time.sleep(0.02)
             return 0
         finally:

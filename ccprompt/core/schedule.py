@@ -28,6 +28,10 @@ def decide(now_ms: int, state: MonitorState | None, config, *, session_id=None, 
         return Decision(kind="COLD", reason="no valid state yet")
     windows = state.windows
     last_probe = windows.last_probe_epoch_ms
+    if state.status == "unknown" and state.reason and last_probe and 0 <= now_ms - last_probe < 3 * red_ms:
+        # No probe could be made (no credential, a refused one): trying on every redraw
+        # would not change that; look again every 30 s.
+        return Decision(kind=None, reason=f"no probe can be made: {state.reason}")
     recently_probed = last_probe and 0 <= now_ms - last_probe < quiet_ms
 
     cold_skip = None

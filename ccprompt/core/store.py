@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ccprompt.core import fastjson, files, promptcache
+from ccprompt.core import fastjson, files
 from ccprompt.core.model import MonitorState
 from ccprompt.core.paths import Paths
 
@@ -58,11 +58,15 @@ def write_state(paths: Paths, state: MonitorState) -> None:
 
 
 def write_prompt_cache(paths: Paths, state: MonitorState | None) -> None:
+    from ccprompt.core import promptcache
+
     files.private_dir(paths.state_dir)
     files.atomic_write(paths.prompt_file, files.encode(promptcache.render(state)))
 
 
 def read_prompt_cache(paths: Paths) -> dict | None:
+    from ccprompt.core import promptcache
+
     try:
         raw = files.read_regular(paths.prompt_file, 4096)
     except OSError:

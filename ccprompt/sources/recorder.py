@@ -148,16 +148,15 @@ def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, 
     prepare(paths)
     endpoint = credentials.endpoint(paths)
     lock = probe_lock(paths)
-    last_attempt_s = lock.stamped_at()
+    failed_just_now = lock.last_write_failed(time.time(), config["red_interval_s"])
     if not lock.acquire(blocking=sync, timeout_s=TIMEOUT_CAP_MS / 1000 + 2):
         return RefreshResult(reason="another probe is running")
     try:
-        previous = store.read_state_for(paths, endpoint)
         now_s = time.time()
-        recorded_s = previous.windows.last_probe_epoch_ms / 1000 if previous else 0
-        if not sync and last_attempt_s > recorded_s + 1 and 0 <= now_s - last_attempt_s < config["red_interval_s"]:
-            return RefreshResult(reason="a probe was attempted moments ago but could not be saved")
-        lock.touch()
+        if not sync and failed_just_now:
+            lock.mark("unsaved")
+            return RefreshResult(reason="the last probe could not be saved moments ago; not probing again yet")
+        previous = store.read_state_for(paths, endpoint)
         scan = None
         if transcript_path:
             scan = transcript_mod.scan(transcript_path, config["jsonl_tail_kb"], now_s=now_s,
@@ -167,13 +166,29 @@ def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, 
         if debuglog.enabled(config):
             debuglog.log(paths, "refresh_decision", kind=decision.kind, reason=decision.reason)
         if decision.kind is None:
+            lock.mark("idle")
             return RefreshResult(reason=decision.reason)
-        outcome, new = probe_and_record(paths, config, decision.kind, session_id=session_id, transcript=scan,
-                                        previous=previous, model=model)
+        outcome, new = probe_and_record_marked(lock, paths, config, decision.kind, session_id=session_id,
+                                               transcript=scan, previous=previous, model=model)
         return RefreshResult(probed=outcome is not None, mode=decision.kind, reason=decision.reason,
                              status=new.status)
     finally:
         lock.release()
+
+
+def probe_and_record_marked(lock: files.FileLock, paths: Paths, config: Config, mode: str, **kwargs):
+    """`probe_and_record` under `lock`, leaving `saved` or `unsaved` on it for the next probe to see.
+
+    When nothing can be written (a full disk, a directory where the state goes), the next
+    render must not probe again at once with the user's key: it sees `unsaved` and waits.
+    """
+    try:
+        result = probe_and_record(paths, config, mode, **kwargs)
+    except (OSError, UnicodeError):
+        lock.mark("unsaved")
+        raise
+    lock.mark("saved")
+    return result
 
 
 def record_passive(paths: Paths, endpoint: str, passive: Passive) -> bool:

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from ccprompt.core import debuglog, fastjson, render, store
+from ccprompt.core import fastjson, render, store
 from ccprompt.core.config import Config
 from ccprompt.core.model import MonitorState
 from ccprompt.core.paths import Paths
@@ -252,14 +252,15 @@ def format_template(template: str, payload: dict, state: MonitorState | None, se
 def save_problem(paths, state, lock, endpoint=None) -> str | None:
     """Why the last probe could not be saved, or None when nothing says so.
 
-    A refresh stamps the probe lock file before it probes; a stamp more than a second
-    newer than the state's last recorded probe, with no probe running, means the result
-    was lost. The cause is guessed with a few cheap system calls.
+    The last probe leaves `unsaved` on the probe lock file when its result could not be
+    written (a few bytes rewritten in place, which works on a full disk too). The cause is
+    then guessed with a few cheap system calls.
     """
     import stat
 
-    recorded_s = state.windows.last_probe_epoch_ms / 1000 if state is not None else 0
-    if lock.stamped_at() <= recorded_s + 1 or not lock.is_free():
+    import time
+
+    if not lock.last_write_failed(time.time(), 3600) or not lock.is_free():
         return None
     try:
         if os.statvfs(paths.state_dir).f_bavail == 0:
@@ -274,9 +275,7 @@ def save_problem(paths, state, lock, endpoint=None) -> str | None:
             pass
     if not os.access(paths.state_dir, os.W_OK):
         return "state dir not writable"
-    # A refresh that found nothing due also stamps the lock: without a cause in sight,
-    # only a state never saved at all says for sure that saving fails.
-    return "cannot save state" if state is None else None
+    return "cannot save state"
 
 
 def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
@@ -284,7 +283,9 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     sync = "--sync" in argv
     paths = Paths(env)
     config = Config.load(paths)
-    debug = debuglog.enabled(config)
+    debug = bool(config["debug"])
+    if debug:  # off, logging costs nothing: not even its import
+        from ccprompt.core import debuglog
     raw = read_stdin(stdin_fd)
     payload = parse_payload(raw)
     now_s = time.time()
@@ -344,7 +345,9 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
                 spawned = spawn.spawn(spawn.refresh_argv(session_id, duration, transcript_path, model)) > 0
             else:
                 reason += "; a probe is already running"
-            note = "probing…"
+            # Say "probing…" only where there is nothing better: a reason why no probe can be
+            # made (no credential, a refused key) stays on show while the retry runs.
+            note = None if state is not None and state.status == "unknown" and state.reason else "probing…"
             problem = save_problem(paths, state, lock, endpoint)
             if problem:
                 note = f"cannot save state: {problem}" if problem != "cannot save state" else problem

@@ -28,6 +28,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from ccprompt.surfaces.shell import init as shells  # noqa: E402
 from harness.states import write_prompt_cache  # noqa: E402

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -60,6 +61,8 @@ def main() -> None:
         env = make_cli_env(work, api.url, api.ca_file)
         home = Path(env["CCPROMPT_HOME"])
         baseline_argv = [sys.executable, "-I", "-c", "pass"]
+        bare_argv = [sys.executable, "-I", "-S", "-c", "pass"]  # the interpreter without `site`, for reference
+        bare = [timed(bare_argv, env) for _ in range(runs)]
         # Each measured run is paired with a baseline run right before it, so drift in the
         # machine's load affects both sides of every ratio alike.
         baselines = {"steady": [], "cold": [], "green": []}
@@ -76,6 +79,7 @@ def main() -> None:
         cold = []
         for _ in range(runs):
             (home / "monitoring.json").unlink(missing_ok=True)
+            shutil.rmtree(home / "endpoints", ignore_errors=True)  # each endpoint's own copy, where kept
             baselines["cold"].append(timed(baseline_argv, env))
             cold.append(timed([str(exe), "statusline"], env, stdin_bytes))
             wait_idle(home)
@@ -87,7 +91,8 @@ def main() -> None:
             ms["last_baseline_epoch_ms"] = ms["last_probe_epoch_ms"] = int(time.time() * 1000) - 400_000
             ms["last_green_window_id"] = 0
             ms["recent_cold_sessions"].append(payload["session_id"])
-            (home / "monitoring.json").write_text(json.dumps(state))
+            for path in [home / "monitoring.json", *sorted((home / "endpoints").glob("*.json"))]:
+                path.write_text(json.dumps(state))
             baselines["green"].append(timed(baseline_argv, env))
             green.append(timed([str(exe), "statusline"], env, stdin_bytes))
             wait_idle(home)
@@ -101,6 +106,7 @@ def main() -> None:
         print(f"{name:<27} median {median * 1000:7.1f} ms   python -I -c pass {base * 1000:6.1f} ms"
               f"   ratio {median / base:.2f}x   n={len(samples)}")
     print(f"detached probes made during the due scenarios: {probes} (expected {2 * runs})")
+    print(f"(python -I -S -c pass, no site: {statistics.median(bare) * 1000:.1f} ms; the launcher skips site)")
 
 
 if __name__ == "__main__":

@@ -98,3 +98,21 @@ def test_a_one_gigabyte_transcript_costs_the_same(tmp_path):
         transcript.scan(str(big), 64, now_s=NOW)
     assert os.path.getsize(big) > 1 << 30
     assert time.perf_counter() - started < 20  # generous: this guards against reading the file, not speed
+
+
+def test_the_arithmetic_timestamp_parser_agrees_with_datetime():
+    import random
+    from datetime import datetime, timezone
+
+    rng = random.Random(11)
+    for _ in range(2000):
+        moment = datetime.fromtimestamp(rng.uniform(0, 4_102_444_800), tz=timezone.utc)
+        digits = rng.choice((0, 1, 3, 6))
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{moment.microsecond:06d}"[: digits + 1] if digits else "")
+        fast = transcript.parse_timestamp(text + "Z")
+        slow = transcript._parse_with_datetime(text + "Z")
+        assert abs(fast - slow) < 1e-6, text
+    assert transcript.parse_timestamp("2026-11-20T09:02:31.521+08:00") == transcript._parse_with_datetime(
+        "2026-11-20T09:02:31.521+08:00")
+    for bad in ("2026-13-01T00:00:00Z", "yesterday", "2026-11-20 nine o clock", ""):
+        assert transcript.parse_timestamp(bad) is None

@@ -59,6 +59,12 @@ class Watcher:
         self.failures, self.next_due = step.failures, step.next_due_s
         return step
 
+    def read(self) -> MonitorState | None:
+        """The state of the endpoint this environment probes (another endpoint's is not ours)."""
+        from ccprompt.sources import credentials
+
+        return store.read_state_for(self.paths, credentials.endpoint(self.paths))
+
     def run(self) -> int:
         self.waker.install()
         try:
@@ -67,7 +73,7 @@ class Watcher:
             self.waker.uninstall()
 
     def _loop(self) -> int:
-        current = store.read_state(self.paths)
+        current = self.read()
         self.known_ms = last_probe_ms(current)
         now = time.time()
         due = now
@@ -115,7 +121,7 @@ class Watcher:
             return step.once_code if self.once else None
         job = None
         try:
-            previous = store.read_state(self.paths)
+            previous = self.read()
             seen = last_probe_ms(previous)
             if seen > self.known_ms:
                 adopted = self.adopt(previous, seen)
@@ -132,6 +138,8 @@ class Watcher:
                 if not abandoned:
                     job.join(1.0)
                 return self.stop(abandoned=abandoned)
+            if job is not None:
+                lock.mark("unsaved" if isinstance(job.error, OSError) else "saved")
         finally:
             lock.release()
         return self.after_probe(job)
@@ -228,7 +236,7 @@ def main(paths: Paths, config: Config, *, interval_s=None, retry_s: float = DEFA
                    textfile_dir=textfile_dir)
         code = watcher.run()
     finally:
-        instance.release()
+        instance.release(clear=True)
     if any(t.name == "ccprompt-probe" and t.is_alive() for t in threading.enumerate()):
         # An abandoned probe is still inside libcurl; it must not delay the exit.
         try:
