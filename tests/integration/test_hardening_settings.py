@@ -1,0 +1,140 @@
+"""§8 of the hardening: Claude Code's settings.json, edited by the real `install statusline`.
+
+A symlinked settings.json stays a symlink, a concurrent writer loses nothing, backups are
+few, private and never overwrite each other, and uninstall puts back the user's own line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hardening_support import TREE, cli
+
+# A careful stand-in for another editor of settings.json (Claude Code, a dotfiles script):
+# read, add one key, write a new file and rename it over settings.json only if the file
+# is still the one it read, else start again. Each key it believes written is printed.
+WRITER = r'''
+import json, os, sys, time
+path, until = sys.argv[1], time.time() + float(sys.argv[2])
+target = os.path.realpath(path)
+n = 0
+while time.time() < until:
+    try:
+        fd = os.open(target, os.O_RDONLY)
+        seen = os.fstat(fd)
+        raw = b""
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            raw += chunk
+        os.close(fd)
+        data = json.loads(raw)
+    except (OSError, ValueError):
+        continue
+    data[f"w{n}"] = n
+    temp = f"{target}.writer.{os.getpid()}"
+    with open(temp, "w") as handle:
+        json.dump(data, handle)
+    now = os.stat(target)
+    if (now.st_ino, now.st_mtime_ns, now.st_size) != (seen.st_ino, seen.st_mtime_ns, seen.st_size):
+        os.unlink(temp)
+        continue
+    os.replace(temp, target)
+    print(f"w{n}", flush=True)
+    n += 1
+    time.sleep(0.005)
+'''
+
+
+def settings_file(env) -> Path:
+    return Path(env["HOME"]) / ".claude" / "settings.json"
+
+
+def backups(env):
+    path = settings_file(env)
+    return sorted(path.parent.glob("settings.json.ccprompt-*.bak"))
+
+
+def test_s8_a_symlinked_settings_file_is_written_through_to_its_target(cc_env, tmp_path):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "settings.json"
+    target.write_text('{"model": "opus"}')
+    target.chmod(0o644)
+    link = settings_file(cc_env)
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    result = cli("install", "statusline", env=cc_env)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    settings = json.loads(target.read_text())
+    assert settings["model"] == "opus" and settings["statusLine"]["command"].endswith("statusline")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert not [p for p in dotfiles.iterdir() if p.name != "settings.json"]  # no temp or backup left there
+
+
+def test_s8_backups_are_private_unique_and_at_most_five(cc_env):
+    path = settings_file(cc_env)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"model": "opus"}')
+    for _ in range(6):  # twelve edits, several in the same second
+        assert cli("install", "statusline", env=cc_env).returncode == 0
+        assert cli("uninstall", "statusline", env=cc_env).returncode == 0
+    found = backups(cc_env)
+    assert len(found) == 5, found
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in found)
+    assert json.loads(path.read_text()) == {"model": "opus"}
+
+
+def test_s8_install_then_uninstall_puts_back_the_previous_status_line(cc_env):
+    path = settings_file(cc_env)
+    path.parent.mkdir(parents=True)
+    mine = {"type": "command", "command": "~/bin/my-line.sh", "padding": 2}
+    path.write_text(json.dumps({"model": "opus", "statusLine": mine}))
+    installed = cli("install", "statusline", env=cc_env)
+    assert installed.returncode == 0
+    assert "ccprompt" in json.loads(path.read_text())["statusLine"]["command"]
+    remembered = Path(cc_env["CCPROMPT_HOME"]) / "replaced-statusline.json"
+    assert remembered.exists() and stat.S_IMODE(remembered.stat().st_mode) == 0o600
+    again = cli("install", "statusline", env=cc_env)  # a second install keeps what was remembered
+    assert again.returncode == 0
+    removed = cli("uninstall", "statusline", env=cc_env)
+    assert removed.returncode == 0
+    assert json.loads(path.read_text()) == {"model": "opus", "statusLine": mine}
+    assert "restored" in removed.stdout and "my-line.sh" in removed.stdout
+
+
+def test_s8_a_concurrent_writer_loses_nothing_and_neither_does_ccprompt(cc_env):
+    path = settings_file(cc_env)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"model": "opus"}))
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "30"], stdout=subprocess.PIPE, text=True,
+                              cwd=str(TREE))
+    lost_ours = 0
+    runs = 0
+    try:
+        time.sleep(0.3)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and runs < 24:
+            install = runs % 2 == 0
+            result = cli("install" if install else "uninstall", "statusline", env=cc_env)
+            runs += 1
+            assert result.returncode == 0, result.stderr
+            line = json.loads(path.read_text()).get("statusLine")
+            if install != (line is not None and "ccprompt" in line.get("command", "")):
+                lost_ours += 1
+    finally:
+        writer.terminate()
+        written = writer.communicate(timeout=30)[0].split()
+    final = json.loads(path.read_text())
+    lost_theirs = [key for key in written if key not in final]
+    assert runs >= 10 and len(written) > 50, (runs, len(written))
+    assert lost_ours == 0, lost_ours
+    assert lost_theirs == [], f"{len(lost_theirs)} of {len(written)} writes lost"
