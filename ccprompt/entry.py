@@ -40,13 +40,26 @@ def dispatch(argv: list) -> int:
     from ccprompt.cli import table
 
     command, rest = table.find(argv)
-    if command is not None and command.fast and not any(a in HELP_WORDS for a in rest):
+    if command is not None and command.fast and not asks_for_help(command, rest):
         from ccprompt.cli import fast
 
         return fast.run(command, rest)
     from ccprompt.cli import app
 
     return app.run(argv)
+
+
+def asks_for_help(command, rest: list) -> bool:
+    """`--help` meant for ccprompt: anywhere for most commands, but for a command that runs
+    another (`run claude --help`) only before that command's name."""
+    if any(param.kind == "rest" for param in command.params):
+        for arg in rest:
+            if arg in HELP_WORDS:
+                return True
+            if arg == "--" or not arg.startswith("-"):
+                return False
+        return False
+    return any(arg in HELP_WORDS for arg in rest)
 
 
 def report(exc: BaseException) -> int:

@@ -135,3 +135,17 @@ def test_init_takes_wrap_claude_in_both_parsers(monkeypatch):
     assert fast.parse(init, ["zsh", "--wrap-claude"])["wrap_claude"] is True
     CLICK.main(args=["init", "zsh", "--wrap-claude"], prog_name="ccprompt", standalone_mode=False)
     assert seen[0]["wrap_claude"] is True and seen[0]["shell"] == "zsh"
+
+
+@pytest.mark.parametrize("argv, ours", [
+    (["run", "--help"], True),
+    (["run", "-h"], True),
+    (["run", "claude", "--help"], False),
+    (["run", "--", "--help"], False),
+    (["probe", "--json", "--help"], True),
+])
+def test_help_is_ours_only_before_the_command_run_runs(argv, ours):
+    from ccprompt.entry import asks_for_help
+
+    command, rest = table.find(argv)
+    assert asks_for_help(command, rest) is ours
