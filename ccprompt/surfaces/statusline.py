@@ -229,26 +229,6 @@ def session_model(payload: dict) -> str | None:
     return model if model and all(ch.isalnum() or ch in "-._:@" for ch in model) else None
 
 
-def format_template(template: str, payload: dict, state: MonitorState | None, seg: dict) -> str:
-    """Render a user's jinja2 format string; only then is jinja2 imported."""
-    import jinja2
-
-    network = state.network if state is not None else None
-    context = {
-        "segments": seg,
-        **seg,
-        "status": render.status_of(state),
-        "icon": render.ICONS[render.status_of(state)],
-        "p95_ms": network.p95_latency_ms if network else None,
-        "latency_ms": network.latency_ms if network else None,
-        "breakdown": state.breakdown() if state is not None else "",
-    }
-    environment = jinja2.Environment(autoescape=False, undefined=jinja2.ChainableUndefined)
-    text = environment.from_string(template).render(**context)
-    # The template is the user's, but the data inside it is not: keep it printable.
-    return "\n".join(sanitize(line, 1000) for line in text.splitlines()[:2])
-
-
 def save_problem(paths, state, lock, endpoint=None) -> str | None:
     """Why the last probe could not be saved, or None when nothing says so.
 
@@ -366,7 +346,9 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     template = config["statusline.format"]
     if template:
         try:
-            text = format_template(template, payload, state, seg)
+            from ccprompt.surfaces.template import format_template
+
+            text = format_template(template, state, seg)
         except Exception as exc:  # a broken user template still gets a line
             text = f"{seg['network']} (format error: {sanitize(exc, 60)})"
     else:

@@ -118,3 +118,12 @@ def test_aiohttp_stays_inside_the_proxy():
     for path in sorted(PACKAGE.rglob("*.py")):
         if "aiohttp" in external_imports(path):
             assert "proxy" in path.relative_to(PACKAGE).parts, path
+
+
+MAX_LINES = 420  # "about 400": a module past that wants splitting
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_over_about_400_lines(path):
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(PACKAGE)} has {lines} lines"
