@@ -485,12 +485,15 @@ def test_keep_the_key_is_never_in_a_file_an_output_or_an_argv(env, fake_api, tmp
     out, err = proc.communicate(json.dumps(payload(tmp_path)), timeout=30)
     fake_api.wait_for_requests(1, timeout=15)
     argvs = []
+    ours = f"CCPROMPT_HOME={env['CCPROMPT_HOME']}".encode()
     for pid in os.listdir("/proc"):
         if pid.isdigit():
-            try:
-                argvs.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" "))
+            try:  # only this test's processes (the machine is shared): they carry its CCPROMPT_HOME
+                if ours in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    argvs.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" "))
             except OSError:
                 pass
+    assert argvs, "the detached probe was not found"
     settle(home(env))
     outputs = [cli("probe", "--verbose", env=env), cli("probe", "--json", env=env), cli("status", "--json", env=env),
                cli("metrics", env=env), cli("history", env=env)]
