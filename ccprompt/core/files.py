@@ -72,7 +72,7 @@ def _temp_name(path: str) -> str:
 
 
 def encode(text: str) -> bytes:
-    """UTF-8 that never raises: a lone surrogate from a server becomes U+FFFD."""
+    """UTF-8 that never raises: a lone surrogate from a server becomes `?`."""
     return text.encode("utf-8", "replace")
 
 

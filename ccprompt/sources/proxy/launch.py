@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from ccprompt.core import files
+
 from . import supervisor
 from .upstream import ENV_SPEC, Upstream
 
@@ -65,7 +67,7 @@ def find_or_start(upstream: Upstream, home: str, env=None) -> tuple[str | None, 
     """(proxy URL, how it was had) or (None, why not). Never raises for ordinary trouble."""
     env = os.environ if env is None else env
     try:
-        os.makedirs(home, mode=0o700, exist_ok=True)
+        files.private_dir(home)
         url = healthy_proxy(upstream, home)
         if url:
             return url, "running"

@@ -26,6 +26,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ccprompt import __version__
+from ccprompt.core import files
 
 from .analysis import STALL_S, Analyzer, Attempt
 from .connector import TimedConnector, current_attempt
@@ -342,7 +343,7 @@ def main(argv=None) -> int:
         return 2
     events = args.events or (os.path.join(args.home, EVENTS_FILE) if args.home else None)
     if args.home:
-        os.makedirs(args.home, mode=0o700, exist_ok=True)
+        files.private_dir(args.home)
     sock = socket.socket(fileno=args.fd) if args.fd is not None else None
     if args.capture:
         sys.stderr.write(capture_warning(args.capture) + "\n")

@@ -12,6 +12,8 @@ import os
 import threading
 import time
 
+from ccprompt.core import files
+
 EVENTS_FILE = "requests.jsonl"
 EVENTS_LIMIT_BYTES = 8 * 1024 * 1024
 CAPTURE_KEEP_FILES = 400
@@ -88,7 +90,7 @@ class CaptureWriter:
         self.file_limit_bytes = file_limit_bytes
         self._serial = itertools.count(1)
         self._lock = threading.Lock()
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        files.private_dir(self.directory)
 
     def open(self, side: str, stem: str):
         """An append-only handle for one side of one attempt, or None if the file cannot be made."""

@@ -20,6 +20,7 @@ import sys
 import time
 
 from ccprompt import __version__
+from ccprompt.core import files
 
 from .upstream import ENV_SPEC, Upstream
 
@@ -116,7 +117,7 @@ def supervise(upstream: Upstream, home: str, *, host: str = "127.0.0.1", port: i
     `announce(url)` is called once the port is bound (the foreground `ccprompt proxy` prints it).
     """
     env = os.environ if env is None else env
-    os.makedirs(home, mode=0o700, exist_ok=True)
+    files.private_dir(home)
     try:
         sock = bind(host, port)
     except OSError:
