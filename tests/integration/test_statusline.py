@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.wait import decisions, wait_until
 from harness import REPO_ROOT, TEST_KEY, assert_no_secret
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -51,16 +52,8 @@ def read_state(env):
 
 
 def wait_for_state(env, predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            state = read_state(env)
-        except ValueError:
-            state = None
-        if state and predicate(state):
-            return state
-        time.sleep(0.05)
-    raise AssertionError(f"state never matched; last: {read_state(env)}")
+    return wait_until(lambda: (lambda state: state if state and predicate(state) else None)(read_state(env)),
+                      timeout, what="the expected state")
 
 
 def settle(env):
@@ -99,10 +92,11 @@ def test_first_render_cold_probes_once_and_the_next_render_shows_it(env, fake_ap
     settle(env)
     assert state["monitoring_state"]["last_probe_mode"] == "COLD"
     assert data["session_id"] in state["monitoring_state"]["recent_cold_sessions"]
-    second = statusline(env, data)
+    second = statusline({**env, "CCPROMPT_DEBUG": "1"}, data)
     assert "🟢 P95:" in second.stdout
-    time.sleep(0.5)
-    assert fake_api.request_count == 1  # the same session is never cold-probed twice
+    [made] = decisions(env["CCPROMPT_HOME"])  # the same session is never cold-probed twice
+    assert made["kind"] is None and not made["spawned"], made
+    assert fake_api.request_count == 1
 
 
 def test_unresolved_529_turns_the_line_red_with_the_breakdown(env, fake_api, run_cli, tmp_path):
@@ -137,10 +131,13 @@ def test_red_probing_stops_once_the_transcript_recovers(env, fake_api, run_cli, 
     seed_state(env, run_cli, "s-rec")
     transcript = fresh_transcript(tmp_path, "transcript-recovered.jsonl")
     before = fake_api.request_count
+    debug = {**env, "CCPROMPT_DEBUG": "1"}
     for _ in range(3):
-        result = statusline(env, payload(session_id="s-rec", transcript_path=str(transcript)))
+        result = statusline(debug, payload(session_id="s-rec", transcript_path=str(transcript)))
         assert result.stdout.strip()
-    time.sleep(1.0)
+    # Proof from the renders' own decisions, not from waiting: none started a probe.
+    made = decisions(env["CCPROMPT_HOME"])
+    assert len(made) == 3 and not any(d["spawned"] for d in made), made
     assert fake_api.request_count == before
 
 
@@ -148,8 +145,9 @@ def test_an_old_error_does_not_trigger_red(env, fake_api, run_cli, tmp_path):
     seed_state(env, run_cli, "s-old")
     transcript = fresh_transcript(tmp_path, "transcript-529.jsonl", minutes_ago=30)
     before = fake_api.request_count
-    statusline(env, payload(session_id="s-old", transcript_path=str(transcript)))
-    time.sleep(1.0)
+    statusline({**env, "CCPROMPT_DEBUG": "1"}, payload(session_id="s-old", transcript_path=str(transcript)))
+    [made] = decisions(env["CCPROMPT_HOME"])
+    assert made["kind"] is None and not made["spawned"], made
     assert fake_api.request_count == before
 
 

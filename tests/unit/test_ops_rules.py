@@ -143,3 +143,39 @@ def test_last_success_comes_from_the_history():
 ])
 def test_no_proxy_matching(host, no_proxy, bypassed):
     assert doctor.proxy_bypassed(host, no_proxy) is bypassed
+
+
+# -- the watch loop's plan -------------------------------------------------------------
+
+def _state(status, retry_after=None):
+    return as_state({"status": status, "network": {"retry_after": retry_after}})
+
+
+def test_plan_after_a_good_probe_waits_the_interval_and_resets_failures():
+    step = watch.plan("probe", _state("healthy"), 1000.0, failures=3, interval_s=300, retry_s=10)
+    assert (step.failures, step.delay_s, step.next_due_s, step.once_code) == (0, 300, 1300.0, 0)
+
+
+def test_plan_backs_off_after_failures_and_obeys_retry_after():
+    first = watch.plan("probe", _state("error"), 0.0, failures=0, interval_s=300, retry_s=10)
+    assert (first.failures, first.delay_s, first.once_code) == (1, 10, 1)
+    told = watch.plan("probe", _state("error", retry_after="45"), 0.0, failures=0, interval_s=300, retry_s=10)
+    assert told.delay_s == 45  # a 429/529 that says when to come back is obeyed
+    capped = watch.plan("probe", _state("error", retry_after="9999"), 0.0, failures=0, interval_s=300, retry_s=10)
+    assert capped.delay_s == 300  # within the interval
+
+
+def test_plan_counts_an_adopted_probe_from_when_it_was_made():
+    step = watch.plan("adopt", _state("degraded"), 500.0, failures=2, interval_s=60, retry_s=10, seen_s=480.0)
+    assert (step.failures, step.next_due_s, step.once_code) == (0, 540.0, 0)
+
+
+def test_plan_for_skip_busy_and_error():
+    skip = watch.plan("skip", None, 0.0, failures=1, interval_s=300, retry_s=10)
+    assert (skip.failures, skip.delay_s, skip.once_code) == (1, 300, 2)
+    busy = watch.plan("busy", None, 0.0, failures=0, interval_s=300, retry_s=10)
+    assert (busy.delay_s, busy.once_code) == (10, 1)
+    error = watch.plan("error", None, 0.0, failures=4, interval_s=300, retry_s=10, rand=lambda: 0.5)
+    assert error.failures == 5 and error.delay_s == watch.next_delay(5, 300, 10, lambda: 0.5)
+    with pytest.raises(ValueError):
+        watch.plan("nap", None, 0.0, failures=0, interval_s=300, retry_s=10)
