@@ -272,6 +272,7 @@ class MonitorState(Record):
         ("windows", Windows),
         ("last_jsonl_error_event", None),
         ("probe_counts", dict),
+        ("incident_counts", dict),  # RED and CONFIRM probes by status (also in probe_counts)
         ("timestamp", None),
         ("passive", Passive),
         ("judge", dict),  # the verdict's own memory (confirmation streaks), opaque here
@@ -286,8 +287,7 @@ class MonitorState(Record):
         api = as_dict(raw.get("api_config"))
         status = raw.get("status")
         event = raw.get("last_jsonl_error_event")
-        counts = {k: v for k, v in as_dict(raw.get("probe_counts")).items()
-                  if k in STATUSES and as_int(v, None, 0) is not None}
+        counts = _counts(raw.get("probe_counts"))
         return cls(
             status=status if status in STATUSES else "unknown",
             reason=as_str(raw.get("reason"), "", 300),
@@ -298,6 +298,7 @@ class MonitorState(Record):
             windows=Windows.from_json(raw.get("monitoring_state")),
             last_jsonl_error_event=_error_event(event),
             probe_counts=counts,
+            incident_counts=_counts(raw.get("incident_counts")),
             timestamp=as_str(raw.get("timestamp"), None, 40),
             passive=Passive.from_json(raw.get("passive")),
             judge=as_dict(raw.get("judge")),
@@ -316,6 +317,7 @@ class MonitorState(Record):
             "monitoring_state": self.windows.to_dict(),
             "last_jsonl_error_event": self.last_jsonl_error_event,
             "probe_counts": dict(self.probe_counts),
+            "incident_counts": dict(self.incident_counts),
             "timestamp": self.timestamp,
             "passive": self.passive.to_dict(),
             "judge": dict(self.judge),
@@ -331,6 +333,10 @@ class MonitorState(Record):
     def samples_for(self, endpoint: str) -> list:
         """Rolling samples, but only when they were measured against this endpoint."""
         return list(self.network.rolling_totals) if self.endpoint == endpoint else []
+
+
+def _counts(raw) -> dict:
+    return {k: v for k, v in as_dict(raw).items() if k in STATUSES and as_int(v, None, 0) is not None}
 
 
 def _error_event(raw):

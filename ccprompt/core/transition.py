@@ -84,6 +84,9 @@ def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: flo
         windows.last_red_window_id = now_ms // (red_interval_s * 1000)
     counts = dict(previous.probe_counts) if previous else {}
     counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    incidents = dict(previous.incident_counts) if previous else {}
+    if mode in ("RED", "CONFIRM"):
+        incidents[outcome.status] = incidents.get(outcome.status, 0) + 1
     return MonitorState(
         status=outcome.status,
         reason=outcome.reason,
@@ -96,6 +99,7 @@ def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: flo
         # Kept in the state, not derived from the history: the history rotates, and
         # Prometheus counters must never go down.
         probe_counts=counts,
+        incident_counts=incidents,
         timestamp=iso_local(now_s),
         passive=previous.passive if previous is not None and previous.endpoint == endpoint else Passive(),
         judge=memory,

@@ -191,6 +191,11 @@ def render(state: MonitorState | None, records, *, now_s: float | None = None, p
     out.family("ccprompt_probes_total", "counter", "Probes recorded, by result.",
                [({"result": name}, counts.get(name, 0) if is_number(counts.get(name, 0)) else 0)
                 for name in results])
+    incidents = state.incident_counts if state else {}
+    out.family("ccprompt_incident_probes_total", "counter",
+               "Probes made because something already looked wrong (an API error in the transcript, a turn "
+               "waiting on the API, a slow answer to confirm), by result; they are in ccprompt_probes_total too.",
+               [({"result": name}, incidents.get(name, 0)) for name in STATUSES])
     if proxy_events is not None:
         render_proxy(out, proxy_events)
     out.family("ccprompt_scrape_timestamp_seconds", "gauge", "Unix time this exposition was generated.",
@@ -212,10 +217,14 @@ def read_proxy_events(paths: Paths):
 
 
 def collect(paths: Paths, now_s: float | None = None) -> str:
-    """The exposition for one state directory."""
+    """The exposition for the endpoint this environment probes (another endpoint's is not ours)."""
     from ccprompt.ops.history import read_records
+    from ccprompt.sources import credentials
 
-    return render(store.read_state(paths), read_records(paths), now_s=now_s, proxy_events=read_proxy_events(paths))
+    endpoint = credentials.endpoint(paths)
+    records = [r for r in read_records(paths) if r.get("endpoint") in (endpoint, None)]
+    return render(store.read_state_for(paths, endpoint), records, now_s=now_s,
+                  proxy_events=read_proxy_events(paths))
 
 
 def write_textfile(directory: str, text: str) -> str:

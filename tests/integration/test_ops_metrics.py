@@ -61,7 +61,8 @@ def test_p95_and_baseline_follow_the_rolling_samples(fake_api, cc_env, run_cli):
              "monitoring_state": {"last_probe_epoch_ms": 1_700_000_000_000},
              "probe_counts": {"healthy": 40, "degraded": 3, "error": 2}}
     (home / "monitoring.json").write_text(json.dumps(state))
-    m = parse(run_cli("metrics", env=cc_env).stdout)
+    # metrics speaks for the endpoint this environment probes: the one the state is for
+    m = parse(run_cli("metrics", env={**cc_env, "ANTHROPIC_BASE_URL": "https://api.anthropic.com"}).stdout)
     assert m[("ccprompt_up", ())] == 1
     assert m[("ccprompt_latency_p95_seconds", ())] == 0.45
     assert m[("ccprompt_latency_p80_seconds", ())] == 0.43
@@ -155,3 +156,13 @@ def test_without_requests_jsonl_there_are_no_proxy_families(cc_env, run_cli):
     result = run_cli("metrics", env=cc_env)
     assert result.returncode == 0
     assert "ccprompt_proxy_" not in result.stdout
+
+
+def test_another_endpoints_state_is_not_exported_as_ours(fake_api, cc_env, run_cli):
+    run_cli("probe", env=cc_env)  # a real probe of this environment's endpoint
+    elsewhere = run_cli("metrics", env={**cc_env, "ANTHROPIC_BASE_URL": "https://gateway.example"})
+    m = parse(elsewhere.stdout)
+    assert m[("ccprompt_status", (("status", "unknown"),))] == 1  # nothing measured for that endpoint
+    assert m[("ccprompt_probes_total", (("result", "healthy"),))] == 0
+    ours = parse(run_cli("metrics", env=cc_env).stdout)
+    assert ours[("ccprompt_probes_total", (("result", "healthy"),))] == 1

@@ -179,3 +179,19 @@ def test_plan_for_skip_busy_and_error():
     assert error.failures == 5 and error.delay_s == watch.next_delay(5, 300, 10, lambda: 0.5)
     with pytest.raises(ValueError):
         watch.plan("nap", None, 0.0, failures=0, interval_s=300, retry_s=10)
+
+
+def test_incident_probes_are_counted_apart_and_never_go_down():
+    from ccprompt.core import transition
+    from ccprompt.core.model import Outcome
+
+    state = None
+    for mode, status in (("GREEN", "healthy"), ("RED", "error"), ("RED", "error"), ("CONFIRM", "healthy")):
+        outcome = Outcome(endpoint="https://api.example/v1/messages", mode=mode, status=status,
+                          http_status=200 if status == "healthy" else 529, phases_ms={"total": 400.0})
+        state = transition.apply_outcome(state, outcome, now_s=1_795_165_000.0)
+    assert state.probe_counts == {"healthy": 2, "error": 2}
+    assert state.incident_counts == {"error": 2, "healthy": 1}
+    families = {f.name: f for f in text_string_to_metric_families(_metrics.render(state, [], now_s=0.0))}
+    incidents = {s.labels["result"]: s.value for s in families["ccprompt_incident_probes"].samples}
+    assert incidents == {"healthy": 1, "degraded": 0, "error": 2, "unknown": 0}
