@@ -1,17 +1,14 @@
-"""argv -> the fast parser or the Typer app, and the one error guard.
+"""argv -> the command, and the one error guard.
 
-The hot commands (marked `fast` in the option table) are parsed on the standard library;
-`--help`, `--version` and everything else go to Typer, which costs several times the
-interpreter's start-up to import. Whatever fails becomes one line on stderr and exit 1
-or 2; a traceback reaches only debug.log, and only with CCPROMPT_DEBUG set.
+Every command is parsed on the standard library (`cli.fast`, from the option table), help
+included; `statusline` goes straight to its module. Whatever fails becomes one line on
+stderr and exit 1 or 2; a traceback reaches only debug.log, and only with CCPROMPT_DEBUG set.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-
-HELP_WORDS = ("--help", "-h")
 
 
 def main(argv=None) -> int:
@@ -37,29 +34,9 @@ def dispatch(argv: list) -> int:
 
         sys.stdout.write(f"ccprompt {__version__}\n")
         return 0
-    from ccprompt.cli import table
+    from ccprompt.cli import fast
 
-    command, rest = table.find(argv)
-    if command is not None and command.fast and not asks_for_help(command, rest):
-        from ccprompt.cli import fast
-
-        return fast.run(command, rest)
-    from ccprompt.cli import app
-
-    return app.run(argv)
-
-
-def asks_for_help(command, rest: list) -> bool:
-    """`--help` meant for ccprompt: anywhere for most commands, but for a command that runs
-    another (`run claude --help`) only before that command's name."""
-    if any(param.kind == "rest" for param in command.params):
-        for arg in rest:
-            if arg in HELP_WORDS:
-                return True
-            if arg == "--" or not arg.startswith("-"):
-                return False
-        return False
-    return any(arg in HELP_WORDS for arg in rest)
+    return fast.main(argv)
 
 
 def report(exc: BaseException) -> int:

@@ -1,7 +1,8 @@
-"""The Typer app, built from the option table: help text, and parsing for the less frequent commands.
+"""The Typer app, built from the option table: the reference the standard-library parser is held to.
 
-It only translates argv into a call of the command's function. Usage errors come out as
-one plain line and exit 2, like the fast parser's; never a box.
+`ccprompt` itself parses with `cli.fast` (Typer costs several times the interpreter's
+start-up to import); tests run the same argv through this app and the fast parser and
+expect the same call or the same one-line error. `python -m ccprompt.cli.app ARGS` runs it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,7 @@ try:  # Typer 0.20 and later carry their own copy of click
 except ImportError:  # pragma: no cover - older Typer with click installed
     from click import exceptions as click_errors
 
-GROUP_HELP = {
-    "install": "Wire ccprompt into Claude Code or a shell.",
-    "uninstall": "Remove what `ccprompt install` added.",
-}
+from ccprompt.cli.helptext import GROUP_HELP
 
 
 def _typer_param(param: Param):
@@ -69,6 +67,20 @@ def _callback(command: Command):
     return call
 
 
+def _group_callback(command: Command):
+    run_command = _callback(command)
+
+    def call(ctx: typer.Context, **kwargs):
+        if ctx.invoked_subcommand is None:
+            run_command(**kwargs)
+
+    call.__signature__ = inspect.Signature(
+        [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+        + list(inspect.signature(run_command).parameters.values()))
+    call.__doc__ = command.help
+    return call
+
+
 def _shown_default(param: Param):
     return None if param.default is None else str(param.default)
 
@@ -89,14 +101,20 @@ def build() -> typer.Typer:
         """ccprompt: is the path to the Claude API healthy, and if not, why?"""
 
     groups = {}
+    plain = {c.words[0]: c for c in COMMANDS if len(c.words) == 1}
     for command in COMMANDS:
         target = app
         if len(command.words) == 2:
             group = command.words[0]
             if group not in groups:
-                groups[group] = typer.Typer(no_args_is_help=True, help=GROUP_HELP.get(group, ""))
+                own = plain.get(group)  # `config` runs itself; `config check` is its subcommand
+                groups[group] = typer.Typer(no_args_is_help=own is None, help=GROUP_HELP.get(group, ""))
+                if own is not None:
+                    groups[group].callback(invoke_without_command=True)(_group_callback(own))
                 app.add_typer(groups[group], name=group)
             target = groups[group]
+        elif command.words[0] in {c.words[0] for c in COMMANDS if len(c.words) == 2}:
+            continue
         settings = {}
         if any(param.kind == "rest" for param in command.params):
             # The command's own options are its own: `ccprompt run claude --model x`.
@@ -142,3 +160,9 @@ def run(argv: list) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(run(sys.argv[1:]))

@@ -1,15 +1,24 @@
-"""A standard-library parser for the option table, used for the commands that run most often.
+"""The command line's parser, on the standard library: every command, its help and its errors.
 
-Importing Typer costs several times the interpreter's own start-up, so `statusline`,
-`status`, `refresh`, `init`, `probe` and `run` are parsed here. Their `--help` goes to Typer
-(for `run`, only a `--help` before the command: `ccprompt run claude --help` is claude's).
-Errors read like Typer's, as one plain line.
+Importing Typer costs several times the interpreter's own start-up, so argv is parsed here
+from the option table, and `--help` is rendered from it by `cli.helptext`. The Typer app in
+`cli.app`, built from the same table, is the reference a test holds this parser to.
+A `--help` after `run`'s command is that command's own: `ccprompt run claude --help`.
+Errors read like click's, as one plain line.
 """
 
 from __future__ import annotations
 
+import sys
+
 from ccprompt.cli.table import Command
 from ccprompt.core.errors import UsageError
+
+HELP_WORDS = ("--help", "-h")
+
+
+class HelpWanted(Exception):
+    """`-h` or `--help` among a command's options."""
 
 
 def parse(command: Command, args: list) -> dict:
@@ -34,6 +43,8 @@ def parse(command: Command, args: list) -> dict:
             continue
         if arg.startswith("-") and arg != "-" and not only_positional:
             flag, eq, inline = arg.partition("=")
+            if flag in HELP_WORDS:
+                raise HelpWanted()
             param = by_flag.get(flag)
             if param is None:
                 raise UsageError(f"No such option: {flag}")
@@ -93,4 +104,44 @@ def _range(param) -> str:
 
 
 def run(command: Command, args: list) -> int:
-    return command.function()(**parse(command, args))
+    try:
+        values = parse(command, args)
+    except HelpWanted:
+        from ccprompt.cli import helptext
+
+        sys.stdout.write(helptext.command_help(command, helptext.width()))
+        return 0
+    return command.function()(**values)
+
+
+def main(argv: list) -> int:
+    """Find the command in argv and run it; help for `ccprompt`, a group, or `-h` anywhere."""
+    from ccprompt.cli import table
+
+    command, rest = table.find(argv)
+    if command is not None:
+        return run(command, rest)
+    from ccprompt.cli import helptext
+
+    if not argv or argv[0] in HELP_WORDS:
+        sys.stdout.write(helptext.top_help(helptext.width()))
+        return 0
+    groups = table.groups()
+    if argv[0] in groups:
+        if len(argv) == 1 or argv[1] in HELP_WORDS:
+            sys.stdout.write(helptext.group_help(argv[0], helptext.width()))
+            return 0
+        names = [c.words[1] for c in groups[argv[0]]]
+        raise UsageError(f"No such command '{argv[0]} {argv[1]}'.{_did_you_mean(argv[1], names)}"
+                         f" See 'ccprompt {argv[0]} --help'.")
+    if argv[0].startswith("-"):
+        raise UsageError(f"No such option: {argv[0]}")
+    names = sorted({c.words[0] for c in table.COMMANDS})
+    raise UsageError(f"No such command '{argv[0]}'.{_did_you_mean(argv[0], names)} See 'ccprompt --help'.")
+
+
+def _did_you_mean(word: str, names) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, names, n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""

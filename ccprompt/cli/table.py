@@ -38,7 +38,11 @@ class Param:
 
 
 class Command:
-    """`words` is the command as typed (`("install", "shell")`); `target` is `module:function`."""
+    """`words` is the command as typed (`("install", "shell")`); `target` is `module:function`.
+
+    `fast` marks the commands on the hot path (every prompt or redraw): their modules stay on
+    the standard library, which tests/integration/test_hot_path_imports.py checks.
+    """
 
     __slots__ = ("words", "target", "help", "params", "fast")
 
@@ -57,6 +61,8 @@ class Command:
 SHELLS = ("bash", "zsh", "fish")
 STYLES = ("icon", "short", "full")
 POSITIONS = ("left", "right", "title", "none")
+SEGMENTS = ("network", "model", "directory", "git", "context", "cost")
+SNIPPETS = ("starship", "tmux", "posix", "watch.service", "proxy.service", "watch.plist", "proxy.plist")
 _SHELL_ARG = Param("shell", kind="choice", choices=SHELLS, help="bash, zsh or fish (detected when omitted).",
                    invalid="unsupported shell {value!r}; ccprompt supports bash, zsh and fish")
 _DRY_RUN = Param("dry_run", ("--dry-run",), "flag", False, "Show the change only.")
@@ -79,7 +85,11 @@ COMMANDS = (
             ), fast=True),
     Command(("statusline",), "ccprompt.commands.statusline:statusline",
             "Claude Code's statusLine command: reads the session JSON on stdin, prints the line.",
-            (Param("sync", ("--sync",), "flag", False, "Wait for a due probe instead of detaching it."),),
+            (Param("sync", ("--sync",), "flag", False, "Wait for a due probe instead of detaching it."),
+             Param("segment", ("--segment",), "choice", None,
+                   "Print only this segment, for another status line's custom-command widget.",
+                   choices=SEGMENTS, metavar="NAME"),
+             Param("keep", ("--keep",), "flag", False, hidden=True)),
             fast=True),
     Command(("status",), "ccprompt.commands.status:status", "Show the current state without probing.",
             (
@@ -131,11 +141,19 @@ COMMANDS = (
             )),
     Command(("install", "statusline"), "ccprompt.commands.install:install_statusline",
             "Point Claude Code's statusLine at ccprompt (keeps every other setting, backs up the file).",
-            (_DRY_RUN,)),
+            (_DRY_RUN,
+             Param("keep", ("--keep",), "flag", False,
+                   "Keep the current statusLine command and append the network segment to its line."))),
     Command(("uninstall", "statusline"), "ccprompt.commands.install:uninstall_statusline",
             "Remove ccprompt's statusLine entry from Claude Code's settings.", (_DRY_RUN,)),
     Command(("install", "shell"), "ccprompt.commands.install:install_shell",
-            "Add the init line to your shell's rc file, in a marked block.", (_SHELL_ARG, _DRY_RUN)),
+            "Add the init line to your shell's rc file, in a marked block (an init line already "
+            "there is recognised and kept).",
+            (_SHELL_ARG, _DRY_RUN,
+             Param("position", ("--position",), "choice", None, "left, right, title or none (init's default: left).",
+                   choices=POSITIONS),
+             Param("style", ("--style",), "choice", None, "icon, short or full (init's default: short).",
+                   choices=STYLES))),
     Command(("uninstall", "shell"), "ccprompt.commands.install:uninstall_shell",
             "Remove ccprompt's marked block from your shell's rc file.", (_SHELL_ARG, _DRY_RUN)),
     Command(("watch",), "ccprompt.commands.watch:watch",
@@ -202,6 +220,30 @@ COMMANDS = (
             "other key, backs up the file).", (_DRY_RUN,)),
     Command(("uninstall", "mcp"), "ccprompt.commands.mcp:uninstall_mcp",
             "Remove ccprompt's MCP server from Claude Code's ~/.claude.json.", (_DRY_RUN,)),
+    Command(("config",), "ccprompt.commands.config:config_show",
+            "The effective configuration: each value and where it came from (default, file, environment).",
+            (Param("as_json", ("--json",), "flag", False, "The same as one JSON object."),)),
+    Command(("config", "check"), "ccprompt.commands.config:config_check",
+            "Validate the config file: bad values, and unknown keys with a suggestion.\n\n"
+            "Exit 0 when it is valid, 2 when something is wrong."),
+    Command(("explain",), "ccprompt.commands.explain:explain",
+            "Why the line shows what it shows: the last probe, the rule that judged it, passive "
+            "evidence, and when the next probe is due.",
+            (Param("transcript", ("--transcript",), "str", None,
+                   "A session transcript to read (default: the newest under ~/.claude/projects).",
+                   metavar="PATH"),
+             Param("as_json", ("--json",), "flag", False, "The same facts as one JSON object."))),
+    Command(("completions",), "ccprompt.cli.completions:completions",
+            "Print the completion script for a shell.\n\n"
+            "bash: source <(ccprompt completions bash)\n"
+            "zsh:  source <(ccprompt completions zsh)   (after compinit)\n"
+            "fish: ccprompt completions fish | source\n\n"
+            "Or save it where your shell looks for completions; docs/install.md says where.",
+            (_SHELL_ARG,)),
+    Command(("snippet",), "ccprompt.commands.snippet:snippet",
+            "Print a shipped snippet: starship, tmux, posix (the prompt reader), or a service unit.",
+            (Param("name", kind="choice", choices=SNIPPETS, metavar="NAME",
+                   help="One of: " + ", ".join(SNIPPETS) + " (the list when omitted)."),)),
     Command(("doctor",), "ccprompt.commands.doctor:doctor",
             "Check every link to the API (credential, DNS, proxy, CA, TCP, TLS, probe, files, clock).\n\n"
             "Each line is ✓, ! or ✗ with a fix. Exit 0 when nothing is ✗, 1 otherwise. "
@@ -212,8 +254,20 @@ COMMANDS = (
 
 def find(argv: list):
     """The command named at the start of argv and the remaining arguments, or (None, argv)."""
+    best = None
     for command in COMMANDS:
         n = len(command.words)
-        if tuple(argv[:n]) == command.words:
-            return command, argv[n:]
-    return None, argv
+        if tuple(argv[:n]) == command.words and (best is None or n > len(best.words)):
+            best = command
+    if best is None:
+        return None, argv
+    return best, argv[len(best.words):]
+
+
+def groups() -> dict:
+    """Each first word shared by several commands (`install`, `config`), with its commands."""
+    found = {}
+    for command in COMMANDS:
+        if len(command.words) == 2:
+            found.setdefault(command.words[0], []).append(command)
+    return found
