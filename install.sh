@@ -2,7 +2,9 @@
 # Install ccprompt into its own virtualenv and link it at ~/.local/bin/ccprompt.
 #
 #   ./install.sh              install (or upgrade) from this checkout, then run a first probe
-#   ./install.sh --uninstall  remove the virtualenv and the link (state and settings are kept)
+#   ./install.sh --uninstall  undo the wiring (status line, shell blocks, MCP entry, services,
+#                             completions), then remove the virtualenv and the link; state and
+#                             config are kept
 #
 # Needs only python3 (3.10+) and, to fetch the dependencies, access to PyPI.
 set -euo pipefail
@@ -17,17 +19,76 @@ python="${PYTHON:-python3}"
 say() { printf '%s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
+# -- uninstall: unwire first (status line, shells, MCP, services), then remove -------------
+
+# Undo one piece of wiring with the installed ccprompt, and say what happened.
+unwire() {
+    local output
+    if output="$("$exe" "$@" 2>&1)"; then
+        say "  ccprompt $*: ${output:-done}"
+    else
+        say "  ccprompt $*: ${output:-failed}"
+        failed=1
+    fi
+}
+
+# Stop and remove a service unit installed from shell/ (systemd user unit or launchd agent).
+remove_service() {
+    local name="$1" unit="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/$1.service"
+    local plist="$HOME/Library/LaunchAgents/com.ccprompt.${1#ccprompt-}.plist"
+    if [ -f "$unit" ]; then
+        if command -v systemctl >/dev/null 2>&1; then
+            systemctl --user disable --now "$name" >/dev/null 2>&1 || true
+        fi
+        rm -f "$unit"
+        say "  stopped and removed the $name service ($unit)"
+    fi
+    if [ -f "$plist" ]; then
+        if command -v launchctl >/dev/null 2>&1; then
+            launchctl bootout "gui/$(id -u)/com.ccprompt.${1#ccprompt-}" >/dev/null 2>&1 || true
+        fi
+        rm -f "$plist"
+        say "  stopped and removed the $name agent ($plist)"
+    fi
+}
+
 if [ "${1:-}" = "--uninstall" ]; then
+    exe="$venv/bin/ccprompt"
+    failed=0
+    say "==> unwiring ccprompt"
+    if [ -x "$exe" ] && "$exe" --version >/dev/null 2>&1; then
+        unwire uninstall statusline
+        for shell in bash zsh fish; do
+            unwire uninstall shell "$shell"
+        done
+        unwire uninstall mcp
+    else
+        say "  $exe does not run; check ~/.claude/settings.json (statusLine), your shell rc files"
+        say "  and ~/.claude.json (mcpServers) for ccprompt yourself"
+    fi
+    remove_service ccprompt-watch
+    remove_service ccprompt-proxy
+    for completion in "$data_home/bash-completion/completions/ccprompt" \
+        "${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/ccprompt.fish"; do
+        if [ -f "$completion" ] && grep -q "ccprompt completions" "$completion"; then
+            rm -f "$completion"
+            say "  removed $completion"
+        fi
+    done
+    if [ "$failed" -ne 0 ]; then
+        die "some wiring could not be undone (above); nothing was removed, so ccprompt still runs. Fix it and run again"
+    fi
+    say "==> removing ccprompt"
     if [ -L "$link" ] && [ "$(readlink "$link")" = "$venv/bin/ccprompt" ]; then
         rm -f "$link"
-        say "removed $link"
+        say "  removed $link"
     fi
     if [ -d "$data_home/ccprompt" ]; then
         rm -rf "$data_home/ccprompt"
-        say "removed $data_home/ccprompt"
+        say "  removed $data_home/ccprompt"
     fi
-    say "state in ~/.claude/ccprompt and Claude Code settings were left as they are;"
-    say "run 'ccprompt uninstall statusline' and 'ccprompt uninstall shell' first to undo those."
+    say "state in ~/.claude/ccprompt and the config in ${XDG_CONFIG_HOME:-~/.config}/ccprompt were kept;"
+    say "delete them too for a clean slate."
     exit 0
 fi
 [ $# -eq 0 ] || die "unknown argument: $1 (use --uninstall or nothing)"
@@ -41,7 +102,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv" || die "could not create a virtualenv (on Debian/Ubuntu: apt-get install python3-venv)"
 fi
 say "==> installing ccprompt from $here"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$here[mcp]" \
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "${here}[mcp]" \
     || die "pip could not install ccprompt"
 # pip's console script imports `re` first; the lean launcher starts measurably faster.
 "$venv/bin/python" -I -m ccprompt.launcher "$venv/bin/ccprompt"

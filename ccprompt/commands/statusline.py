@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 
-def statusline(sync: bool = False) -> int:
-    """Print the status line for the session JSON on stdin; always a line, always exit 0."""
+def statusline(sync: bool = False, segment: str | None = None, keep: bool = False) -> int:
+    """Print the status line for the session JSON on stdin; always a line, always exit 0.
+
+    `--keep` (written by `install statusline --keep`): the user's own statusLine, then our segment."""
+    if keep:
+        from ccprompt.surfaces.keepline import main as keepline
+
+        return keepline()
     from ccprompt.surfaces.statusline import main
 
-    return main(["--sync"] if sync else [])
+    return main((["--sync"] if sync else []) + (["--segment", segment] if segment else []))

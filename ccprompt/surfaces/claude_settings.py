@@ -17,12 +17,15 @@ import sys
 import time
 
 from ccprompt.core.errors import CcpromptError
+from ccprompt.surfaces.replaced_statusline import remember as _remember
+from ccprompt.surfaces.replaced_statusline import remembered as _remembered
+from ccprompt.surfaces.replaced_statusline import is_ours
+from ccprompt.surfaces.replaced_statusline import replaced_path as _replaced_path
 
 DEFAULT_REFRESH_S = 10
 MAX_BACKUPS = 5
 ATTEMPTS = 20
 SETTINGS_LIMIT = 16 << 20
-REPLACED_FILE = "replaced-statusline.json"
 
 
 def settings_path(env=None) -> str:
@@ -256,11 +259,11 @@ def _edit(path: str, change) -> tuple[bool, str | None, dict]:
     raise SettingsError(f"{path} kept changing while ccprompt edited it; nothing lost, try again")
 
 
-def command_line(executable_argv: list) -> str:
+def command_line(executable_argv: list, keep: bool = False) -> str:
     """The shell command Claude Code runs, each word quoted as needed."""
     import shlex
 
-    return " ".join(shlex.quote(word) for word in [*executable_argv, "statusline"])
+    return " ".join(shlex.quote(word) for word in [*executable_argv, "statusline"]) + (" --keep" if keep else "")
 
 
 def _diff(old: dict | None, new: dict | None) -> str:
@@ -271,69 +274,22 @@ def _diff(old: dict | None, new: dict | None) -> str:
     return f"statusLine before: {before}\nstatusLine after:  {after}"
 
 
-def _wanted(current, executable_argv) -> dict:
+def _wanted(current, executable_argv, keep: bool = False) -> dict:
     wanted = dict(current) if isinstance(current, dict) else {}
-    wanted.update(type="command", command=command_line(executable_argv), padding=0)
+    wanted.update(type="command", command=command_line(executable_argv, keep), padding=0)
     wanted.setdefault("refreshInterval", DEFAULT_REFRESH_S)
     return wanted
 
 
-# -- the statusLine ccprompt replaced, kept in ccprompt's own state directory ----------------
-
-
-def _replaced_path(env=None) -> str:
-    from ccprompt.core.paths import Paths
-
-    return Paths(env).in_state(REPLACED_FILE)
-
-
-def _remember(previous, env=None) -> None:
-    """Keep the user's own statusLine (or forget an old one when there is none now)."""
-    import json
-
-    from ccprompt.core import files
-    from ccprompt.core.paths import Paths
-
-    state_dir = Paths(env).state_dir
-    path = _replaced_path(env)
-    if previous is None:
-        if not files.unsafe_dir(state_dir):
-            _unlink(path)
-        return
-    problem = files.unsafe_dir(state_dir)
-    if problem:
-        raise SettingsError(f"cannot keep your current statusLine to restore it later: {problem}")
-    files.private_dir(state_dir)
-    record = {"statusLine": previous, "replaced_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    files.atomic_write(path, files.encode(json.dumps(record, indent=2, ensure_ascii=False) + "\n"), 0o600)
-
-
-def _remembered(env=None):
-    """The statusLine to put back, or None. Only from a state directory and a file that are ours."""
-    import json
-
-    from ccprompt.core import files
-    from ccprompt.core.paths import Paths
-
-    if files.unsafe_dir(Paths(env).state_dir):
-        return None
-    path = _replaced_path(env)
-    try:
-        if os.lstat(path).st_uid != os.getuid():
-            return None
-        record = json.loads(files.read_regular(path, 1 << 20))
-    except (OSError, ValueError):
-        return None
-    entry = record.get("statusLine") if isinstance(record, dict) else None
-    return entry if entry is not None and not is_ours(entry) else None
-
-
-def install(executable_argv: list, dry_run: bool = False, env=None, out=None) -> int:
+def install(executable_argv: list, dry_run: bool = False, env=None, out=None, keep: bool = False) -> int:
     out = out or sys.stdout
     path = settings_path(env)
     settings, _, _, _ = _load(os.path.realpath(path))
     current = settings.get("statusLine")
-    wanted = _wanted(current, executable_argv)
+    if keep and (not isinstance(current, dict) or not current.get("command")) and not _remembered(env):
+        out.write(f"no statusLine command in {path} to keep; installing ccprompt's own line\n")
+        keep = False
+    wanted = _wanted(current, executable_argv, keep)
     if current == wanted:
         out.write(f"statusLine in {path} already runs ccprompt; nothing to change\n")
         return 0
@@ -344,7 +300,7 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None) ->
 
     def change(fresh: dict) -> bool:
         entry = fresh.get("statusLine")
-        new = _wanted(entry, executable_argv)
+        new = _wanted(entry, executable_argv, keep)
         if entry == new:
             return False
         if "entry" not in replaced:
@@ -360,15 +316,10 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None) ->
         _remember(previous, env)  # a concurrent writer changed it since the first read
     note = f" (backup: {backup})" if backup else ""
     if previous is not None and not is_ours(previous):
-        note += f"; your previous statusLine is kept in {_replaced_path(env)} and comes back on uninstall"
+        how = "still runs, with ccprompt's segment appended; it is kept in" if keep else "is kept in"
+        note += f"; your previous statusLine {how} {_replaced_path(env)} and comes back on uninstall"
     out.write(f"statusLine in {path} now runs {wanted['command']}{note}\n")
     return 0
-
-
-def is_ours(entry) -> bool:
-    return isinstance(entry, dict) and str(entry.get("command", "")).rstrip().endswith("statusline") and (
-        "ccprompt" in str(entry.get("command", ""))
-    )
 
 
 def uninstall(dry_run: bool = False, env=None, out=None) -> int:

@@ -193,12 +193,35 @@ def fit(seg: dict, order, separator: str, width, shorter) -> list:
     return names
 
 
-def compose(seg: dict, names, status: str, separator: str, color: bool) -> str:
+def compose(seg: dict, names, status: str, separator: str, color: bool, levels=None) -> str:
     parts = []
     for name in names:
-        code = render.COLORS.get(status) if name == "network" else SEGMENT_COLORS.get(name)
+        code = render.COLORS.get(status) if name == "network" else (levels or {}).get(name) or SEGMENT_COLORS.get(name)
         parts.append(f"\x1b[{code}m{seg[name]}\x1b[0m" if color and code else seg[name])
     return separator.join(parts)
+
+
+def session_segments(seg: dict, payload: dict, transcript_path, config, now_s: float, template: bool) -> dict:
+    """Add the `cache` and `session` segments when the layout (or a format) asks for them.
+
+    They need the session's own summary (prompt cache age, a turn waiting or stalled), so
+    nothing is read for them unless they are shown. Returns their colours by level.
+    """
+    wanted = {"cache", "session"} & set(config["statusline.segments"])
+    if not transcript_path or not (wanted or template):
+        return {}
+    from ccprompt.core import session_rules
+    from ccprompt.sources.sessions.index import summary_of
+
+    size = number(_get(payload, "context_window", "context_window_size"))
+    values = session_rules.segments(summary_of(transcript_path, config["jsonl_tail_kb"]), now_s, size=size)
+    levels = {}
+    for name in ("cache", "session"):
+        text, level = values[name]
+        if text:
+            seg[name] = sanitize(text, 60)
+            levels[name] = session_rules.SEGMENT_COLORS.get(level)
+    return levels
 
 
 def usable_width(env, paths) -> int | None:
@@ -261,6 +284,8 @@ def save_problem(paths, state, lock, endpoint=None) -> str | None:
 def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     out = out or sys.stdout
     sync = "--sync" in argv
+    # `--segment NAME`: only that segment, for another status line's custom-command widget.
+    segment = argv[argv.index("--segment") + 1] if "--segment" in argv[:-1] else None
     paths = Paths(env)
     config = Config.load(paths)
     debug = bool(config["debug"])
@@ -344,7 +369,11 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     style = config["statusline.style"]
     seg = segments(payload, state, scan, style, note, signal)
     template = config["statusline.format"]
-    if template:
+    levels = session_segments(seg, payload, transcript_path, config, now_s, bool(template))
+    if segment:
+        text = compose(seg, [segment] if segment in seg else [], render.status_of(state, signal), "",
+                       render.use_color(paths.env))
+    elif template:
         try:
             from ccprompt.surfaces.template import format_template
 
@@ -355,7 +384,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
         separator = config["statusline.separator"]
         shorter = [network_text(state, s, note, signal) for s in SHORTER[style]]
         names = fit(seg, config["statusline.segments"], separator, usable_width(paths.env, paths), shorter)
-        text = compose(seg, names, render.status_of(state, signal), separator, render.use_color(paths.env))
+        text = compose(seg, names, render.status_of(state, signal), separator, render.use_color(paths.env), levels)
     if debug:
         debuglog.log(paths, "render", chars=len(text), status=signal.status, source=signal.source,
                      marker=signal.marker)

@@ -98,10 +98,14 @@ class Watcher:
                 return code
             due = self.next_due
 
+    def plan(self, delay_s: float) -> str:
+        """`  next probe in 5m` (or the retry), but nothing for --once, which exits instead."""
+        return "" if self.once else f"  {plan_text(self.failures, delay_s)}"
+
     def disk_trouble(self, exc: OSError):
         step = self.follow("error", None)
-        self.report("error", f"cannot use {self.paths.state_dir}: {sanitize(exc.strerror or exc, 120)}  "
-                             f"{plan_text(self.failures, step.delay_s)}",
+        self.report("error", f"cannot use {self.paths.state_dir}: {sanitize(exc.strerror or exc, 120)}"
+                             f"{self.plan(step.delay_s)}",
                     error=exc.strerror or str(exc), failures=self.failures, next_in_s=round(step.delay_s, 3))
         try:
             files.private_dir(self.paths.state_dir)
@@ -160,8 +164,8 @@ class Watcher:
         step = self.follow("adopt", state, seen_s=seen_ms / 1000)
         age = max(time.time() - seen_ms / 1000, 0)
         wait = max(self.next_due - time.time(), 0)
-        self.report("adopt", f"another process probed {fmt_s(age)} ago: {result_text(state)}  "
-                             f"{plan_text(self.failures, wait)}",
+        self.report("adopt", f"another process probed {fmt_s(age)} ago: {result_text(state)}"
+                             f"{self.plan(wait)}",
                     **result_fields(state), failures=self.failures, next_in_s=round(wait, 3))
         self.refresh_textfile()
         return step.once_code if self.once else None
@@ -169,8 +173,8 @@ class Watcher:
     def after_probe(self, job: ProbeJob):
         if job.error is not None:
             step = self.follow("error", None)
-            self.report("error", f"probe failed: {type(job.error).__name__}: {sanitize(job.error, 160)}  "
-                                 f"{plan_text(self.failures, step.delay_s)}",
+            self.report("error", f"probe failed: {type(job.error).__name__}: {sanitize(job.error, 160)}"
+                                 f"{self.plan(step.delay_s)}",
                         error=type(job.error).__name__, failures=self.failures, next_in_s=round(step.delay_s, 3))
             return step.once_code if self.once else None
         new = job.state
@@ -183,7 +187,7 @@ class Watcher:
             self.refresh_textfile()
             return step.once_code if self.once else None
         step = self.follow("probe", new)
-        self.report("probe", f"{MODE} {result_text(new)}  {plan_text(self.failures, step.delay_s)}",
+        self.report("probe", f"{MODE} {result_text(new)}{self.plan(step.delay_s)}",
                     mode=MODE, **result_fields(new), failures=self.failures, next_in_s=round(step.delay_s, 3))
         self.refresh_textfile()
         return step.once_code if self.once else None

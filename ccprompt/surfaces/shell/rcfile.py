@@ -19,20 +19,52 @@ def rc_file(shell: str, env=None) -> str:
     return Paths(env).rc_file(shell)
 
 
-def init_line(shell: str, exe: list[str] | None = None) -> str:
-    """The one line that loads ccprompt into `shell`."""
+def init_line(shell: str, exe: list[str] | None = None, options: dict | None = None) -> str:
+    """The one line that loads ccprompt into `shell`, with `--position`/`--style` when given."""
     exe = exe or executable_words()
     command = " ".join(quote_for(shell)(w) for w in exe)
+    extra = "".join(f" --{name} {value}" for name, value in (options or {}).items() if value)
     if shell == "fish":
-        return f"{command} init fish | source"
-    return f'eval "$({command} init {shell})"'
+        return f"{command} init fish{extra} | source"
+    return f'eval "$({command} init {shell}{extra})"'
 
 
-def rc_block(shell: str, exe: list[str] | None = None) -> str:
+def rc_block(shell: str, exe: list[str] | None = None, options: dict | None = None) -> str:
     return (f"{BLOCK_START}\n"
             "# Added by `ccprompt install shell`; `ccprompt uninstall shell` removes it.\n"
-            f"{init_line(shell, exe)}\n"
+            f"{init_line(shell, exe, options)}\n"
             f"{BLOCK_END}\n")
+
+
+OPTION_NAMES = ("position", "style")
+
+
+def init_options(line: str) -> dict:
+    """The `--position` and `--style` an init line passes (`--position right` or `--position=right`)."""
+    words = line.replace('"', " ").replace("'", " ").replace(")", " ").replace("=", " ").split()
+    found = {}
+    for name in OPTION_NAMES:
+        flag = f"--{name}"
+        if flag in words[:-1]:
+            found[name] = words[words.index(flag) + 1]
+    return found
+
+
+def user_init_lines(text: str, shell: str) -> list:
+    """(line number, line) of each init line for `shell` outside ccprompt's block, e.g. the
+    `eval "$(ccprompt init zsh --position right)"` the docs suggest adding by hand."""
+    found, inside = [], False
+    for number, line in enumerate(text.splitlines(), 1):
+        bare = line.strip()
+        if bare == BLOCK_START:
+            inside = True
+        elif bare == BLOCK_END:
+            inside = False
+        elif not inside and not bare.startswith("#") and "ccprompt" in bare:
+            words = bare.replace('"', " ").replace("'", " ").replace("(", " ").replace(")", " ").split()
+            if "init" in words and shell in words[words.index("init") + 1:words.index("init") + 2]:
+                found.append((number, bare))
+    return found
 
 
 def _find_block(text: str):
@@ -91,21 +123,40 @@ def _reload_hint(shell: str, path: str) -> str:
     return f"open a new shell, or run: source {posix_quote(path)}"
 
 
-def install_shell(shell: str | None, dry_run: bool = False) -> int:
-    """Add (or update) the marked init block in the shell's rc file. Idempotent."""
+def install_shell(shell: str | None, dry_run: bool = False, position: str | None = None,
+                  style: str | None = None) -> int:
+    """Add (or update) the marked init block in the shell's rc file. Idempotent.
+
+    An init line the user wrote is recognised and left alone; options not given keep the
+    values the existing line or block has, so a `--position right` is never lost."""
     try:
         shell = _resolve_shell(shell)
     except UsageError as exc:
         sys.stderr.write(f"ccprompt install shell: {exc}\n")
         return 2
     path = rc_file(shell)
-    block = rc_block(shell)
+    asked = {name: value for name, value in (("position", position), ("style", style)) if value}
     try:
         text = _read_text(path)
         found = _find_block(text)
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"ccprompt install shell: cannot update {path}: {exc}\n")
         return 1
+    theirs = user_init_lines(text, shell)
+    if theirs:
+        number, line = theirs[0]
+        has = init_options(line)
+        differs = {name: value for name, value in asked.items() if has.get(name, "") != value}
+        if not differs:
+            print(f"ccprompt: {path} already loads ccprompt (line {number}: {line}); nothing to change")
+            return 0
+        wanted = " ".join(f"--{name} {value}" for name, value in differs.items())
+        sys.stderr.write(f"ccprompt install shell: {path} already loads ccprompt on line {number} ({line}); "
+                         f"add {wanted} to that line yourself, or delete it and run this again\n")
+        return 1
+    options = dict(init_options(text[found[0]:found[1]])) if found is not None else {}
+    options.update(asked)
+    block = rc_block(shell, options={name: options[name] for name in OPTION_NAMES if name in options})
     if found is not None:
         start, end = found
         if text[start:end] == block:
@@ -144,8 +195,10 @@ def uninstall_shell(shell: str | None, dry_run: bool = False) -> int:
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"ccprompt uninstall shell: cannot update {path}: {exc}\n")
         return 1
+    leftover = "".join(f"\nccprompt: line {number} still loads ccprompt ({line}); remove it yourself"
+                       for number, line in user_init_lines(text, shell))
     if found is None:
-        print(f"ccprompt: {path} has no ccprompt block; nothing to remove")
+        print(f"ccprompt: {path} has no ccprompt block; nothing to remove{leftover}")
         return 0
     start, end = found
     before, after = text[:start], text[end:]
@@ -161,5 +214,5 @@ def uninstall_shell(shell: str | None, dry_run: bool = False) -> int:
     except OSError as exc:
         sys.stderr.write(f"ccprompt uninstall shell: cannot write {path}: {exc.strerror or exc}\n")
         return 1
-    print(f"ccprompt: removed the ccprompt block from {path}; open a new shell to drop the hook")
+    print(f"ccprompt: removed the ccprompt block from {path}; open a new shell to drop the hook{leftover}")
     return 0
