@@ -55,8 +55,12 @@ def workspace(tmp_path):
 
 
 def clean_env(tmp_path):
+    """HOME and every XDG directory in the test's own folder: fish and its tools create
+    ~/.config/fish and ~/.local/share/fish on first use, and must not in the real HOME."""
     return {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path), "LANG": "C.UTF-8",
-            "TERM": "dumb"}
+            "TERM": "dumb", "XDG_CONFIG_HOME": str(tmp_path / ".config"),
+            "XDG_DATA_HOME": str(tmp_path / ".local" / "share"), "XDG_CACHE_HOME": str(tmp_path / ".cache"),
+            "XDG_RUNTIME_DIR": str(tmp_path / "run")}
 
 
 def render_to(workspace, shell, position, style, refresh):
@@ -106,8 +110,13 @@ def test_bash_script_is_formatted_like_shfmt(combo, workspace):
 @pytest.mark.parametrize("combo", [c for c in COMBINATIONS if c[0] == "fish"], ids=ident)
 def test_fish_script_is_formatted_like_fish_indent(combo, workspace):
     path = render_to(workspace, *combo)
-    result = subprocess.run(["fish_indent", "--check", str(path)], capture_output=True, text=True)
+    home = workspace["dir"] / "indent-home"
+    home.mkdir()
+    result = subprocess.run(["fish_indent", "--check", str(path)], capture_output=True, text=True,
+                            env=clean_env(home))
     assert result.returncode == 0, result.stderr
+    # fish_indent makes its config and data directories on first use: here, not in the real HOME.
+    assert (home / ".config" / "fish").is_dir() or not any(home.iterdir())
 
 
 @pytest.mark.parametrize("combo", COMBINATIONS, ids=ident)
