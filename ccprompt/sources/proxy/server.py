@@ -363,11 +363,20 @@ def main(argv=None) -> int:
         sys.stdout.flush()
 
     try:
-        asyncio.run(serve(server, on_ready=ready, parent_pid=args.parent_pid))
+        run_loop(serve(server, on_ready=ready, parent_pid=args.parent_pid))
     except OSError as exc:
         sys.stderr.write(f"ccprompt proxy: cannot listen on {args.host}:{args.port}: {exc.strerror}\n")
         return 1
     return 0
+
+
+def run_loop(coroutine):
+    """uvloop where it is installed (it trims the per-request cost), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 if __name__ == "__main__":
