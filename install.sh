@@ -114,13 +114,25 @@ mkdir -p "$bin_dir"
 ln -sfn "$venv/bin/ccprompt" "$link"
 say "==> linked $link"
 
+# Completions where bash-completion and fish look on their own; zsh needs a line in ~/.zshrc.
+bash_completion="$data_home/bash-completion/completions/ccprompt"
+fish_completion="${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/ccprompt.fish"
+mkdir -p "$(dirname "$bash_completion")"
+"$link" completions bash >"$bash_completion"
+say "==> bash completions: $bash_completion"
+if command -v fish >/dev/null 2>&1; then
+    mkdir -p "$(dirname "$fish_completion")"
+    "$link" completions fish >"$fish_completion"
+    say "==> fish completions: $fish_completion"
+fi
+
 say "==> first probe"
 if "$link" probe --verbose; then
     # A few probes in a row give the status line a baseline now instead of after an hour.
     say "==> calibrating: 4 more probes, half a second apart"
     "$link" probe --count 4 --interval 0.5 || true
 else
-    say "(the API did not answer as it should; ccprompt is installed anyway: 'ccprompt doctor' checks every link)"
+    say "(the first probe found a problem, shown above; ccprompt is installed anyway: 'ccprompt doctor' checks every link)"
 fi
 
 cat <<NEXT
@@ -130,6 +142,8 @@ ccprompt is installed. Next steps:
   zsh prompt:   echo 'eval "\$(ccprompt init zsh)"' >> ~/.zshrc
   bash prompt:  echo 'eval "\$(ccprompt init bash)"' >> ~/.bashrc
   fish prompt:  echo 'ccprompt init fish | source' >> ~/.config/fish/config.fish
+  zsh completions (after compinit in ~/.zshrc):  source <(ccprompt completions zsh)
+  (or: ccprompt install shell --position right, for bash, zsh or fish; ./install.sh --uninstall undoes all of it)
 NEXT
 case ":$PATH:" in
     *":$bin_dir:"*) ;;

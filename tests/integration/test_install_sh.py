@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -14,6 +15,10 @@ from harness import REPO_ROOT, assert_no_secret
 def run_install(env, *args):
     return subprocess.run(["bash", str(REPO_ROOT / "install.sh"), *args], env=env, capture_output=True,
                           text=True, timeout=600)
+
+
+def run_cli(link, env, *argv):
+    return subprocess.run([str(link), *argv], env=env, capture_output=True, text=True, timeout=120)
 
 
 PIP_VARIABLES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT", "PIP_CONFIG_FILE")
@@ -48,8 +53,37 @@ def test_install_probe_reinstall_and_uninstall(cc_env, fake_api, tmp_path):
     assert "'ccprompt doctor' checks every link" in second.stdout
     assert "calibrating" not in second.stdout  # nothing to calibrate against
 
+    # Fully wired: completions (by install.sh), a snippet, doctor, status line, three shells,
+    # MCP and a service unit.
+    bash_completion = home / ".local" / "share" / "bash-completion" / "completions" / "ccprompt"
+    assert "complete -F __ccprompt_complete ccprompt" in bash_completion.read_text()
+    assert "[custom.ccprompt]" in run_cli(link, env, "snippet", "starship").stdout
+    assert run_cli(link, env, "doctor").returncode in (0, 1)  # runs to the end, whatever it finds
+    for argv in (["install", "statusline"], ["install", "shell", "bash"], ["install", "shell", "zsh"],
+                 ["install", "shell", "fish"], ["install", "mcp"]):
+        done = run_cli(link, env, *argv)
+        assert done.returncode == 0, (argv, done.stderr)
+    unit = home / ".config" / "systemd" / "user" / "ccprompt-watch.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text((REPO_ROOT / "shell" / "ccprompt-watch.service").read_text())
+
     removed = run_install(env, "--uninstall")
-    assert removed.returncode == 0
+    assert removed.returncode == 0, removed.stderr
+    out = removed.stdout
+    # Every piece of wiring is undone, and said, before the binary goes.
+    assert out.index("==> unwiring") < out.index("==> removing")
+    for step in ("uninstall statusline: removed the ccprompt statusLine", "uninstall shell bash: ccprompt: removed",
+                 "uninstall shell zsh: ccprompt: removed", "uninstall shell fish: ccprompt: removed",
+                 "uninstall mcp:", "removed the ccprompt-watch service", f"removed {bash_completion}"):
+        assert step in out, step
+    assert not unit.exists() and not bash_completion.exists()
+    assert "statusLine" not in json.loads((home / ".claude" / "settings.json").read_text())
+    assert "ccprompt" not in json.loads((home / ".claude.json").read_text()).get("mcpServers", {})
+    for rc in (home / ".bashrc", home / ".zshrc", home / ".config" / "fish" / "config.fish"):
+        assert "ccprompt" not in rc.read_text()
+    fresh = subprocess.run(["bash", "-i", "-c", "true"], env={**env, "PS1": "$ "}, capture_output=True, text=True,
+                           timeout=30)
+    assert "No such file" not in fresh.stderr  # a new shell no longer calls a deleted ccprompt
     assert not link.exists() and not venv.exists()
     assert (home / ".claude" / "ccprompt" / "monitoring.json").exists()  # the user's state is kept
     assert_no_secret(first, second, removed, home / ".claude")
