@@ -21,3 +21,23 @@ def test_readme_install_command_is_the_installer():
     install = readme.split("**Install and run the first probe**", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
     assert install.strip() == "./install.sh"
     assert (ROOT / "install.sh").stat().st_mode & 0o111
+
+
+def _tools_the_tests_need() -> set:
+    """Every program a test looks up with shutil.which (ccprompt itself and the Python tools aside)."""
+    import re
+
+    found = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        found |= set(re.findall(r'shutil\.which\("([a-z_]+)"', path.read_text()))
+    return found - {"ccprompt", "ruff", "pipx", "uv", "git", "curl", "dash", "node", "npm"}
+
+
+def test_the_readme_and_ci_name_every_tool_the_tests_drive():
+    readme = (ROOT / "README.md").read_text()
+    prerequisites = readme.split("**Run the whole test suite**", 1)[1].split("## ", 1)[0].lower()
+    ci = (ROOT / ".ci" / "run").read_text()
+    for tool in sorted(_tools_the_tests_need()):
+        named = tool.replace("fish_indent", "fish")  # fish_indent comes with fish
+        assert named in prerequisites, f"the README's test prerequisites leave out {tool}"
+        assert named in ci, f".ci/run does not install {tool}"
