@@ -416,7 +416,7 @@ def test_fish_wrappers_keep_status_pipestatus_and_the_user_s_prompts(setup):
 def test_sourcing_twice_places_the_segment_once_and_a_new_position_moves_it(shell, setup):
     left = setup.script(shell, "left", "short", refresh=False)
     right = setup.script(shell, "right", "short", refresh=False)
-    show = {"bash": 'printf "PS1=%s\\n" "$PS1"', "zsh": 'print -r -- "PS1=$PS1 RPROMPT=${RPROMPT-}"'}[shell]
+    show = {"bash": 'printf "PS1=%s\\n" "$PS1"', "zsh": 'print -r -- "PS1=${(%)PS1} RPROMPT=${(%)RPROMPT-}"'}[shell]
     result = session(shell, [
         "PS1='me> '",
         f"source {left}", "true", f"source {left}", "true", f"source {left}", "true",
@@ -454,7 +454,7 @@ def test_unusual_zsh_options_do_not_change_what_is_shown(position, setup):
     options = ("setopt ksh_arrays sh_word_split no_unset err_exit no_glob extended_glob glob_subst "
                "rc_quotes warn_create_global; IFS=:")
     result = zsh(f"{options}; PS1='me> '; RPROMPT='r'; source {script}; __ccprompt_precmd; __ccprompt_precmd; "
-                 'print -r -- "[$PS1|$RPROMPT|$CCPROMPT_SEGMENT]"', setup.env(NO_COLOR="1"))
+                 'print -r -- "[${(%)PS1}|${(%)RPROMPT}|$CCPROMPT_SEGMENT]"', setup.env(NO_COLOR="1"))
     assert (result.returncode, result.stderr) == (0, "")
     expected = {"left": "[🟡 990ms me> |r|🟡 990ms]", "right": "[me> |r 🟡 990ms|🟡 990ms]"}[position]
     assert result.stdout == expected + "\n"

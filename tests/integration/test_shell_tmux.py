@@ -297,3 +297,18 @@ def test_a_new_user_sees_the_first_probe_arrive_without_job_noise(shell, tmux, t
     assert "Done" not in screen and "has ended" not in screen
     assert fake_api.request_count == 1
     assert_no_secret(screen, user.state)
+
+
+@pytest.mark.parametrize("lang", ["C", "C.UTF-8"])
+def test_zsh_right_keeps_the_cursor_in_place_whatever_the_locale(tmux, user, lang):
+    user.fresh_cache()
+    user.env.update(LANG=lang, LC_ALL=lang)
+    tmux.start(user.rc("zsh", "", "--position", "right", "--no-refresh"), user.env)
+    tmux.wait_for(lambda ls: any("me>" in line for line in ls), what="the prompt")
+    tmux.type("abc", enter=False)
+    tmux.key("C-a")
+    tmux.type("X", enter=False)
+    line = tmux.wait_for_line(r"Xabc")
+    assert line.startswith("me> Xabc")
+    # The icon is two columns wide; zsh must count it so, or the cursor lands a column early.
+    assert tmux.show("#{cursor_x}") == str(len("me> X"))
