@@ -286,7 +286,21 @@ def read_pty(fd: int, timeout: float = 2.0) -> bytes:
     return out
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_bash_title_is_the_last_thing_in_ps1_and_its_data_stays_text(setup):
+    hostile = hostile_cache(setup)
+    script = setup.script("bash", "title", "short", refresh=False)
+    program = (f"PS1='\\[\\e]0;\\u@\\h\\a\\]me> '; source {script}; {HOOK['bash']}; {HOOK['bash']}; "
+               'printf "%s" "${PS1@P}"')
+    result = run(["bash", "--noprofile", "--norc"], program, setup.env())
+    assert result.stderr == ""
+    # The user's own title first, then ours, which wins.
+    assert result.stdout.startswith("\x1b]0;")
+    assert result.stdout.endswith(f"me> \x1b]2;{shown_text(hostile)}\x07")
+    assert result.stdout.count("\x1b]2;") == 1  # placed once, however often the hook runs
+    assert not list(setup.root.rglob("PWNED"))
+
+
+@pytest.mark.parametrize("shell", ["zsh"])
 def test_title_goes_to_a_terminal_as_osc_2_and_never_into_a_pipe(shell, setup):
     hostile = hostile_cache(setup)
     script = setup.script(shell, "title", "short", refresh=False)

@@ -312,3 +312,20 @@ def test_zsh_right_keeps_the_cursor_in_place_whatever_the_locale(tmux, user, lan
     assert line.startswith("me> Xabc")
     # The icon is two columns wide; zsh must count it so, or the cursor lands a column early.
     assert tmux.show("#{cursor_x}") == str(len("me> X"))
+
+
+DEBIAN_PS1 = r"""PS1='\[\e]0;${debian_chroot:+($debian_chroot)}\u@\h: \w\a\]me> '"""
+
+
+def test_bash_title_wins_over_a_ps1_that_sets_the_title_like_debians(tmux, user):
+    user.fresh_cache()
+    tmux.start(user.rc("bash", "", "--position", "title", "--no-refresh", after=DEBIAN_PS1), user.env)
+    wait_for_prompt(tmux)
+    deadline = time.monotonic() + 10
+    while tmux.show("#{pane_title}") != SEGMENT and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tmux.show("#{pane_title}") == SEGMENT
+    tmux.type("true")
+    wait_for_prompt(tmux, 2)
+    assert tmux.show("#{pane_title}") == SEGMENT  # on every prompt, not only the first
+    assert all(SEGMENT not in line for line in tmux.screen())
