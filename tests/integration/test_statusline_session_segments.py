@@ -1,0 +1,58 @@
+"""The `cache` and `session` segments: the session's prompt cache countdown and a waiting turn, when asked for."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from harness import REPO_ROOT
+from harness.wait import log_records
+
+
+def stamp(seconds_ago: float) -> str:
+    return (datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def transcript(path: Path, waiting_for_s: float) -> Path:
+    entries = [
+        {"type": "user", "timestamp": stamp(200), "message": {"role": "user", "content": "hi"}},
+        {"type": "assistant", "timestamp": stamp(190),
+         "message": {"id": "msg_1", "role": "assistant", "model": "claude-sonnet-4-5",
+                     "content": [{"type": "text", "text": "ok"}],
+                     "usage": {"input_tokens": 10, "cache_read_input_tokens": 50000,
+                               "cache_creation_input_tokens": 2000, "output_tokens": 5}}},
+        {"type": "user", "timestamp": stamp(waiting_for_s), "message": {"role": "user", "content": "next"}},
+    ]
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    return path
+
+
+def render(env, transcript_path, segments):
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f"[statusline]\nsegments = {json.dumps(segments)}\n")
+    data = {"session_id": "seg", "transcript_path": str(transcript_path), "model": {"display_name": "Sonnet"}}
+    return subprocess.run([sys.executable, "-m", "ccprompt", "statusline"], input=json.dumps(data),
+                          env={**env, "NO_COLOR": "1", "CCPROMPT_DEBUG": "1"}, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_cache_and_session_segments_show_when_asked_for(cc_env, fake_api, tmp_path):
+    path = transcript(tmp_path / "t.jsonl", waiting_for_s=45)
+    line = render(cc_env, path, ["model", "cache", "session", "network"]).stdout.strip()
+    model, cache, session, network = line.split(" | ")
+    assert model == "Sonnet"
+    # the last cache read was 190 s ago: a 5-minute ephemeral cache has about 1m50s left
+    assert cache.startswith("cache 1m") and session.startswith("waiting 4")
+    assert network.startswith("⚪") or network.startswith("🟢")
+
+
+def test_the_default_layout_reads_nothing_for_them(cc_env, fake_api, tmp_path):
+    path = transcript(tmp_path / "t.jsonl", waiting_for_s=45)
+    line = render(cc_env, path, ["model", "network"]).stdout.strip()
+    assert "cache" not in line and "waiting 4" not in line
+    renders = log_records(cc_env["CCPROMPT_HOME"], "render")
+    assert renders and all(r["status"] for r in renders)
