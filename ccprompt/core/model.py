@@ -15,6 +15,7 @@ from ccprompt.core.text import breakdown, number, redact_url
 
 SCHEMA = 1
 STATUSES = ("healthy", "degraded", "error", "unknown")
+ANSWERED = ("healthy", "degraded")  # the API answered: healthy, or slow but working
 PHASES = ("dns", "tcp", "tls", "ttfb", "total")
 RECENT_COLD_LIMIT = 50
 MAX_MS = 10**7  # nothing ccprompt measures takes close to three hours

@@ -6,14 +6,14 @@ import re
 import time
 
 from ccprompt.core import store
-from ccprompt.core.transition import iso_local
+from ccprompt.core.model import ANSWERED
 from ccprompt.core.paths import Paths
 from ccprompt.core.text import display_width, fmt_ms, is_number, number, sanitize
+from ccprompt.core.transition import iso_local
 
 SPARKS = "▁▂▃▄▅▆▇█"
 NO_ANSWER = "×"
 SPARK_WIDTH = 60
-ANSWERED = ("healthy", "degraded")
 PHASE_NAMES = (("dns", "DNS"), ("tcp", "TCP"), ("tls", "TLS"), ("ttfb", "TTFB"))
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

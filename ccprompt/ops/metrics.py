@@ -13,14 +13,13 @@ import time
 
 from ccprompt import __version__
 from ccprompt.core import files, store
-from ccprompt.core.model import MonitorState
+from ccprompt.core.model import ANSWERED, MonitorState
 from ccprompt.core.paths import Paths
 from ccprompt.core.text import is_number
 
 TEXTFILE = "ccprompt.prom"
 STATUSES = ("healthy", "degraded", "error", "unknown")
 PHASES = ("dns", "tcp", "tls", "ttfb", "total")
-ANSWERED = ("healthy", "degraded")
 REQUESTS_TAIL_BYTES = 2 * 1024 * 1024  # the proxy's newest events; requests.jsonl rotates at 8 MB
 TTFB_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 MAX_MODELS = 20  # more distinct served models than this are counted as "other"

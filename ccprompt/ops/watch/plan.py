@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import random
 
-from ccprompt.core.model import MonitorState, Record, _slots
+from ccprompt.core.model import ANSWERED, MonitorState, Record, _slots
 
 DEFAULT_INTERVAL_S = 300.0
 DEFAULT_RETRY_S = 10.0
 JITTER = 0.2
-ANSWERED = ("healthy", "degraded")
 EVENTS = ("probe", "adopt", "error", "skip", "busy")
 
 

@@ -6,10 +6,8 @@ import json
 import sys
 import time
 
-from ccprompt.core.model import MonitorState
+from ccprompt.core.model import ANSWERED, MonitorState
 from ccprompt.core.transition import iso_local
-
-ANSWERED = ("healthy", "degraded")
 
 
 def fmt_s(seconds: float) -> str:
