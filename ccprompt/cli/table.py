@@ -180,7 +180,7 @@ COMMANDS = (
                 Param("all_endpoints", ("--all-endpoints",), "flag", False,
                       "Every endpoint's probes, not only the one this environment uses."),
             )),
-    Command(("metrics",), "ccprompt.commands.fleet:metrics",
+    Command(("metrics",), "ccprompt.commands.metrics:metrics",
             "Prometheus text exposition of the state, the history and the sessions.",
             (Param("textfile", ("--textfile",), "str", None,
                    "Write DIR/ccprompt.prom atomically (node_exporter textfile collector) instead of printing.",

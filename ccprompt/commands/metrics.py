@@ -1,4 +1,7 @@
-"""`ccprompt metrics`: the Prometheus exposition, printed or written as a textfile."""
+"""`ccprompt metrics`: the probe state, the history and the sessions as Prometheus text.
+
+Printed, written as a node_exporter textfile, or served over HTTP with `--serve`.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,25 @@ from ccprompt.core.errors import CcpromptError, UsageError
 from ccprompt.core.paths import Paths
 
 
-def metrics(textfile: str | None = None) -> int:
-    from ccprompt.ops import metrics as metrics_mod
+def metrics(textfile: str | None = None, serve: str | None = None, by_session: bool = False) -> int:
+    from ccprompt.ops import fleet
 
-    text = metrics_mod.collect(Paths())
+    if serve is not None:
+        if textfile is not None:
+            raise UsageError("--serve and --textfile do not go together")
+        from ccprompt.ops import metrics_serve
+
+        try:
+            host, port = metrics_serve.parse_addr(serve)
+        except ValueError as exc:
+            raise UsageError(f"--serve: {exc}") from None
+        return metrics_serve.serve(Paths(), host, port, by_session=by_session)
+    text = fleet.exposition(Paths(), by_session)
     if textfile is None:
         sys.stdout.write(text)
         return 0
+    from ccprompt.ops import metrics as metrics_mod
+
     if not os.path.isdir(textfile):
         raise UsageError(f"--textfile: {textfile} is not a directory")
     try:

@@ -198,7 +198,10 @@ class Watcher:
         from ccprompt.ops import metrics
 
         try:
-            metrics.write_textfile(self.textfile_dir, metrics.collect(self.paths))
+            from ccprompt.ops import fleet
+
+            # The same exposition as `ccprompt metrics`: the probe state, then the sessions.
+            metrics.write_textfile(self.textfile_dir, fleet.exposition(self.paths))
         except OSError as exc:
             self.report("warning", f"cannot write {self.textfile_dir}/{metrics.TEXTFILE}: {exc.strerror}",
                         textfile_error=exc.strerror)
