@@ -17,12 +17,9 @@ SOURCES = {"probe": "from the last probe", "proxy": "from the local proxy's newe
 
 
 def _age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 90:
-        return f"{seconds}s"
-    if seconds < 5400:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    from ccprompt.core.text import fmt_s
+
+    return fmt_s(seconds)
 
 
 def _ms(value) -> str:

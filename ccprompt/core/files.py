@@ -181,17 +181,21 @@ def read_regular(path: str, limit: int) -> bytes:
 
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(f"{path} is not a regular file")
-        chunks = []
-        left = limit
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+        return _read_up_to(fd, limit)
     finally:
         os.close(fd)
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    chunks = []
+    left = limit
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def read_tail(path: str, limit: int) -> tuple[bytes, bool]:
@@ -205,15 +209,7 @@ def read_tail(path: str, limit: int) -> tuple[bytes, bool]:
             raise OSError(f"{path} is not a regular file")
         start = max(0, info.st_size - limit)
         os.lseek(fd, start, os.SEEK_SET)
-        chunks = []
-        left = limit
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks), start > 0
+        return _read_up_to(fd, limit), start > 0
     finally:
         os.close(fd)
 
