@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ccprompt.core.errors import CcpromptError
+from ccprompt.core import CcpromptError
 from ccprompt.core.paths import CONFIG_CACHE_FILE, Paths
 
 TIMEOUT_CAP_MS = 6000

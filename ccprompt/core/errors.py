@@ -1,20 +1,10 @@
-"""The one error type: raised anywhere, caught once in `entry`, shown as one line."""
+"""The one error type: raised anywhere, caught once in `entry`, shown as one line.
+
+Defined in `ccprompt.core` itself (no extra import on the hot path) and named here too.
+"""
 
 from __future__ import annotations
 
+from ccprompt.core import CcpromptError, UsageError
 
-class CcpromptError(Exception):
-    """A failure the user can act on. `exit_code` 1 for a failure, 2 for a usage or config error."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, exit_code: int | None = None):
-        super().__init__(message)
-        if exit_code is not None:
-            self.exit_code = exit_code
-
-
-class UsageError(CcpromptError):
-    """A bad command line."""
-
-    exit_code = 2
+__all__ = ["CcpromptError", "UsageError"]

@@ -243,6 +243,22 @@ def _padding(paths) -> int:
     return padding if isinstance(padding, int) and not isinstance(padding, bool) and 0 <= padding < 40 else 0
 
 
+def session_endpoint(paths: Paths) -> str:
+    """The endpoint this session's state is kept under.
+
+    With ANTHROPIC_BASE_URL in the environment (Claude Code hands the status line its own,
+    settings included) that is the answer, the same one the probe's credential lookup gives,
+    and nothing else need be read; without it, the lookup decides (shell rc files, settings).
+    """
+    from ccprompt.core.paths import base_endpoint
+
+    if paths.env.get("ANTHROPIC_BASE_URL"):
+        return base_endpoint(paths.env)
+    from ccprompt.sources import credentials
+
+    return credentials.endpoint(paths)
+
+
 def session_model(payload: dict) -> str | None:
     """The session's own model id for a probe, without a context-size suffix like `[1m]`."""
     model = _get(payload, "model", "id")
@@ -250,35 +266,6 @@ def session_model(payload: dict) -> str | None:
         return None
     model = model.strip().split("[", 1)[0]
     return model if model and all(ch.isalnum() or ch in "-._:@" for ch in model) else None
-
-
-def save_problem(paths, state, lock, endpoint=None) -> str | None:
-    """Why the last probe could not be saved, or None when nothing says so.
-
-    The last probe leaves `unsaved` on the probe lock file when its result could not be
-    written (a few bytes rewritten in place, which works on a full disk too). The cause is
-    then guessed with a few cheap system calls.
-    """
-    import stat
-
-    import time
-
-    if not lock.last_write_failed(time.time(), 3600) or not lock.is_free():
-        return None
-    try:
-        if os.statvfs(paths.state_dir).f_bavail == 0:
-            return "disk full"
-    except OSError:
-        pass
-    for path in (paths.state_file, paths.endpoint_state_file(endpoint) if endpoint else None):
-        try:
-            if path and stat.S_ISDIR(os.lstat(path).st_mode):
-                return "state path is a directory"
-        except OSError:
-            pass
-    if not os.access(paths.state_dir, os.W_OK):
-        return "state dir not writable"
-    return "cannot save state"
 
 
 def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
@@ -314,9 +301,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     from ccprompt.core import files
 
     unsafe = files.unsafe_dir(paths.state_dir)
-    from ccprompt.sources import credentials
-
-    endpoint = credentials.endpoint(paths)
+    endpoint = session_endpoint(paths)
     state = None if unsafe else store.read_state_for(paths, endpoint)
     session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
     duration = number(_get(payload, "cost", "total_duration_ms"))
@@ -353,6 +338,8 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
             # Say "probing…" only where there is nothing better: a reason why no probe can be
             # made (no credential, a refused key) stays on show while the retry runs.
             note = None if state is not None and state.status == "unknown" and state.reason else "probing…"
+            from ccprompt.surfaces.saveproblem import save_problem
+
             problem = save_problem(paths, state, lock, endpoint)
             if problem:
                 note = f"cannot save state: {problem}" if problem != "cannot save state" else problem
