@@ -304,6 +304,10 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     endpoint = session_endpoint(paths)
     state = None if unsafe else store.read_state_for(paths, endpoint)
     session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
+    if not unsafe and isinstance(payload.get("rate_limits"), dict):  # subscribers only
+        from ccprompt.sources.sessions import ratelimits
+
+        ratelimits.remember(paths, session_id, payload["rate_limits"])
     duration = number(_get(payload, "cost", "total_duration_ms"))
     note = None
     if unsafe:

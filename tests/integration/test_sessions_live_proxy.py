@@ -45,3 +45,22 @@ def test_the_table_shows_the_model_that_answered_as_seen_by_the_proxy(cc_env, ru
     assert row["route_mismatch"] is True
     table = run_cli("sessions", "--all", env={**cc_env, "COLUMNS": "220"})
     assert "opus→sonnet" in table.stdout
+
+
+def test_subscribers_rate_limits_from_the_status_line_reach_the_table(cc_env, run_cli):
+    from harness import REPO_ROOT
+
+    payload = json.loads((REPO_ROOT / "tests" / "fixtures" / "stdin-full.json").read_text())
+    transcript = place_transcript(cc_env, "transcript-ok.jsonl", age_s=10, session_id=payload["session_id"])
+    payload["transcript_path"] = str(transcript)
+    assert run_cli("statusline", input=json.dumps(payload), env=cc_env).returncode == 0
+    state_dir = Path(cc_env["CCPROMPT_HOME"])
+    kept = sorted((state_dir / "ratelimits").iterdir())
+    assert len(kept) == 1 and kept[0].stat().st_mode & 0o777 == 0o600
+    before = kept[0].stat().st_mtime_ns
+    run_cli("statusline", input=json.dumps(payload), env=cc_env)
+    assert kept[0].stat().st_mtime_ns == before  # unchanged limits: nothing written again
+
+    rows = json.loads(run_cli("sessions", "--json", "--all", env=cc_env).stdout)["sessions"]
+    [row] = [r for r in rows if r["session_id"] == payload["session_id"]]
+    assert row["ratelimit_headroom"] == 0.625  # the 5-hour window is 37.5 % used

@@ -92,4 +92,14 @@ def views(events: list) -> dict:
 
 
 def read_views(paths: Paths) -> dict:
-    return views(read_events(paths))
+    """The proxy's view of each session; subscribers' stdin rate limits fill in where it has none."""
+    from ccprompt.sources.sessions.ratelimits import recalled
+
+    out = views(read_events(paths))
+    for session_id, room in recalled(paths).items():
+        view = out.get(session_id)
+        if view is None:
+            view = out[session_id] = ProxyView()
+        if view.headroom is None:
+            view.headroom = room
+    return out
