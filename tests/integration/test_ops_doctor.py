@@ -358,3 +358,27 @@ def test_an_unknown_shell_gets_every_init_line():
         fix = fixes.shell(env)
         assert fix.startswith("ccprompt install shell")
         assert 'eval "$(ccprompt init bash)"' in fix and "ccprompt init fish | source" in fix
+
+
+DEBIAN_PS1 = 'PS1="\\[\\e]0;${debian_chroot:+($debian_chroot)}\\u@\\h: \\w\\a\\]$PS1"\n'
+
+
+@pytest.mark.parametrize("rc, text, mark, words", [
+    (".zshrc", 'source $ZSH/oh-my-zsh.sh\neval "$(ccprompt init zsh --position title)"\n', "!",
+     "oh-my-zsh sets the terminal title"),
+    (".zshrc", 'DISABLE_AUTO_TITLE="true"\nsource $ZSH/oh-my-zsh.sh\neval "$(ccprompt init zsh --position title)"\n',
+     "✓", "init line in ~/.zshrc"),
+    (".config/fish/config.fish", "function fish_title\n    echo hi\nend\nccprompt init fish --position title | source\n",
+     "!", "your fish_title function writes the title too"),
+    (".bashrc", DEBIAN_PS1 + 'eval "$(ccprompt init bash --position title)"\n', "✓",
+     "your PS1 sets the title too; ccprompt's comes after it and wins"),
+    (".zshrc", 'source $ZSH/oh-my-zsh.sh\neval "$(ccprompt init zsh)"\n', "✓", "init line in ~/.zshrc"),
+])
+def test_doctor_spots_another_title_setter_for_position_title(fake_api, cc_env, run_cli, rc, text, mark, words):
+    path = Path(cc_env["HOME"]) / rc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    got, detail, fix = lines_of(run_cli("doctor", env=cc_env, timeout=60))["shell"]
+    assert got == mark and words in detail, (got, detail, fix)
+    if mark == "!":
+        assert "--position right" in fix

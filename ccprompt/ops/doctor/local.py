@@ -125,7 +125,7 @@ def statusline(ctx):
 def shell_rc(ctx):
     from ccprompt.core import files
 
-    found, looked = [], []
+    found, looked, texts = [], [], {}
     for path in _rc_files(ctx):
         looked.append(path)
         try:
@@ -134,10 +134,15 @@ def shell_rc(ctx):
             continue
         if any(marker in text for marker in RC_MARKERS):
             found.append(path)
+            texts[os.path.basename(path)] = text
     home = ctx.paths.home
     short = [p.replace(home, "~", 1) if home and p.startswith(home) else p for p in (found or looked)]
     if found:
-        return ok(f"init line in {', '.join(short)}", {"files": found})
+        clash = title_clash(texts)
+        if clash:
+            return warn(f"init line in {', '.join(short)}, but {clash[0]}", clash[1],
+                        {"files": found, "title_clash": clash[0]})
+        return ok(f"init line in {', '.join(short)}" + title_note(texts), {"files": found})
     return warn(f"no init line in {', '.join(short)}", fixes.shell(ctx.env),
                 {"looked_in": looked, "shell": fixes.user_shell(ctx.env)})
 
@@ -185,6 +190,39 @@ def _first_word(command) -> str:
     except ValueError:
         return ""
     return words[0] if words else ""
+
+
+TITLE_ESCAPES = ("\\e]0;", "\\e]2;", "\\033]0;", "\\033]2;", "\\x1b]0;", "\\x1b]2;")
+
+
+def _wants_title(text: str) -> bool:
+    return "--position title" in text or "--position=title" in text
+
+
+def title_clash(texts: dict):
+    """(what, fix) when something else rewrites the terminal title after ccprompt's hook does."""
+    zshrc = texts.get(".zshrc", "")
+    if _wants_title(zshrc):
+        auto_title_off = any(f"DISABLE_AUTO_TITLE={q}true{q}" in zshrc for q in ('"', "'", ""))
+        if "oh-my-zsh.sh" in zshrc and not auto_title_off:
+            return ("oh-my-zsh sets the terminal title on every prompt, over ccprompt's",
+                    'add DISABLE_AUTO_TITLE="true" to ~/.zshrc before oh-my-zsh is sourced, or use --position right')
+        if any(escape in zshrc for escape in TITLE_ESCAPES):
+            return ("~/.zshrc prints its own title escape, which can land after ccprompt's",
+                    "remove that title escape from your precmd, or use --position right")
+    fish = texts.get("config.fish", "")
+    if _wants_title(fish) and "function fish_title" in fish:
+        return ("your fish_title function writes the title too (ccprompt's goes in front of it)",
+                "remove fish_title from config.fish, or use --position right")
+    return None
+
+
+def title_note(texts: dict) -> str:
+    """bash: a PS1 that sets the title is fine, ccprompt's title comes after it; say so."""
+    bashrc = texts.get(".bashrc", "")
+    if _wants_title(bashrc) and any(escape in bashrc for escape in TITLE_ESCAPES):
+        return " (your PS1 sets the title too; ccprompt's comes after it and wins)"
+    return ""
 
 
 def _rc_files(ctx) -> list:
