@@ -201,14 +201,18 @@ def compose(seg: dict, names, status: str, separator: str, color: bool, levels=N
     return separator.join(parts)
 
 
-def session_segments(seg: dict, payload: dict, transcript_path, config, now_s: float, template: bool) -> dict:
-    """Add the `cache` and `session` segments when the layout (or a format) asks for them.
+def session_segments(seg: dict, payload: dict, transcript_path, config, now_s: float, template: bool,
+                     context_pct=None) -> dict:
+    """Add the `cache` and `session` segments when the layout (or a format) asks for them, and
+    the turns-to-compact estimate to `context` once the context is past half the window.
 
-    They need the session's own summary (prompt cache age, a turn waiting or stalled), so
-    nothing is read for them unless they are shown. Returns their colours by level.
+    They need the session's own summary (prompt cache age, a turn waiting or stalled, the
+    context's growth), so nothing is read for them unless they are shown. Returns their
+    colours by level.
     """
     wanted = {"cache", "session"} & set(config["statusline.segments"])
-    if not transcript_path or not (wanted or template):
+    near = "context" in seg and context_pct is not None and context_pct >= 50
+    if not transcript_path or not (wanted or template or near):
         return {}
     from ccprompt.core import session_rules
     from ccprompt.sources.sessions.index import summary_of
@@ -221,6 +225,10 @@ def session_segments(seg: dict, payload: dict, transcript_path, config, now_s: f
         if text:
             seg[name] = sanitize(text, 60)
             levels[name] = session_rules.SEGMENT_COLORS.get(level)
+    text, level = values["context"]
+    if near and " · " in text:  # keep Claude Code's own percentage, add the estimate
+        seg["context"] += " " + sanitize(text[text.index(" · "):], 40)
+        levels["context"] = session_rules.SEGMENT_COLORS.get(level)
     return levels
 
 
@@ -360,7 +368,8 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     style = config["statusline.style"]
     seg = segments(payload, state, scan, style, note, signal)
     template = config["statusline.format"]
-    levels = session_segments(seg, payload, transcript_path, config, now_s, bool(template))
+    levels = session_segments(seg, payload, transcript_path, config, now_s, bool(template),
+                              context_percent(payload, scan))
     if segment:
         text = compose(seg, [segment] if segment in seg else [], render.status_of(state, signal), "",
                        render.use_color(paths.env))

@@ -56,3 +56,27 @@ def test_the_default_layout_reads_nothing_for_them(cc_env, fake_api, tmp_path):
     assert "cache" not in line and "waiting 4" not in line
     renders = log_records(cc_env["CCPROMPT_HOME"], "render")
     assert renders and all(r["status"] for r in renders)
+
+
+def test_context_gains_the_turns_to_compact_estimate_past_half_the_window(cc_env, fake_api, tmp_path):
+    entries = []
+    for i, tokens in enumerate((100_000, 130_000, 160_000)):
+        entries.append({"type": "user", "timestamp": stamp(300 - 60 * i), "message": {"role": "user", "content": "go"}})
+        entries.append({"type": "assistant", "timestamp": stamp(290 - 60 * i),
+                        "message": {"id": f"msg_{i}", "role": "assistant", "model": "claude-sonnet-4-5",
+                                    "content": [{"type": "text", "text": "ok"}],
+                                    "usage": {"input_tokens": 10, "cache_read_input_tokens": tokens,
+                                              "cache_creation_input_tokens": 0, "output_tokens": 5}}})
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries))
+
+    def line(used):
+        data = {"session_id": "ctx", "transcript_path": str(path), "model": {"display_name": "Sonnet"},
+                "context_window": {"used_percentage": used, "context_window_size": 200_000}}
+        return subprocess.run([sys.executable, "-m", "ccprompt", "statusline"], input=json.dumps(data),
+                              env={**cc_env, "NO_COLOR": "1"}, cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+
+    near = line(80)
+    assert "ctx 80% · ~" in near and "to compact" in near  # 30K a turn, 20K left before compaction
+    assert "to compact" not in line(30)  # far from it: nothing more is read or said
