@@ -105,3 +105,67 @@ def remove_state(paths: Paths) -> None:
             os.unlink(path)
         except OSError:
             pass
+
+
+# -- subscribers' rate limits, as the status line's stdin gives them, per session -----------
+# Claude Code hands `rate_limits` (5-hour and 7-day windows) only to the status line; the
+# headroom is kept here, written only when it changes, for `ccprompt sessions` to show.
+
+RATELIMITS_DIR = "ratelimits"
+
+
+def _ratelimit_file(paths: Paths, session_id: str) -> str:
+    safe = "".join(ch for ch in session_id if ch.isalnum() or ch in "-_")[:80]
+    return paths.in_state(os.path.join(RATELIMITS_DIR, f"{safe}.json"))
+
+
+def headroom_of(limits) -> float | None:
+    """1 − the most used window's share, from stdin's `rate_limits`; None when there is none."""
+    from ccprompt.core.text import number
+
+    if not isinstance(limits, dict):
+        return None
+    used = [number(window.get("used_percentage")) for window in limits.values() if isinstance(window, dict)]
+    used = [value for value in used if value is not None]
+    return round(max(0.0, 1 - max(used) / 100), 3) if used else None
+
+
+def remember_rate_limits(paths: Paths, session_id, limits) -> None:
+    """Keep this session's headroom; a write only when it changed. Never raises."""
+    room = headroom_of(limits)
+    if room is None or not isinstance(session_id, str) or not session_id:
+        return
+    path = _ratelimit_file(paths, session_id)
+    record = f'{{"headroom": {room}}}'.encode()
+    try:
+        if files.read_regular(path, 256) == record:
+            return
+    except OSError:
+        pass
+    try:
+        files.private_dir(os.path.dirname(path))
+        files.atomic_write(path, record)
+    except OSError:
+        pass
+
+
+def recalled_rate_limits(paths: Paths) -> dict:
+    """session id -> headroom, for every session the status line has seen limits for."""
+    from ccprompt.core.text import number
+
+    directory = paths.in_state(RATELIMITS_DIR)
+    out = {}
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return out
+    for name in names:
+        if not name.endswith(".json"):
+            continue
+        try:
+            room = number(fastjson.loads(files.read_regular(os.path.join(directory, name), 256)).get("headroom"))
+        except (OSError, ValueError, AttributeError):
+            continue
+        if room is not None:
+            out[name[:-5]] = room
+    return out

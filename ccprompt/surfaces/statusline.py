@@ -204,14 +204,13 @@ def compose(seg: dict, names, status: str, separator: str, color: bool, levels=N
 def session_segments(seg: dict, payload: dict, transcript_path, config, now_s: float, template: bool,
                      context_pct=None) -> dict:
     """Add the `cache` and `session` segments when the layout (or a format) asks for them, and
-    the turns-to-compact estimate to `context` once the context is past half the window.
+    the turns-to-compact estimate to `context` once the context is past 80% of the window.
 
-    They need the session's own summary (prompt cache age, a turn waiting or stalled, the
-    context's growth), so nothing is read for them unless they are shown. Returns their
-    colours by level.
+    They need the session's own summary, so nothing is read unless they are shown.
+    Returns their colours by level.
     """
     wanted = {"cache", "session"} & set(config["statusline.segments"])
-    near = "context" in seg and context_pct is not None and context_pct >= 50
+    near = "context" in seg and context_pct is not None and context_pct >= 80
     if not transcript_path or not (wanted or template or near):
         return {}
     from ccprompt.core import session_rules
@@ -240,6 +239,9 @@ def usable_width(env, paths) -> int | None:
     return max(columns - 4 - _padding(paths), 8)
 
 
+MAX_PADDING = 40
+
+
 def _padding(paths) -> int:
     from ccprompt.core import files
 
@@ -248,7 +250,7 @@ def _padding(paths) -> int:
         padding = settings.get("statusLine", {}).get("padding", 0)
     except (OSError, ValueError, AttributeError, RecursionError):
         return 0
-    return padding if isinstance(padding, int) and not isinstance(padding, bool) and 0 <= padding < 40 else 0
+    return padding if isinstance(padding, int) and not isinstance(padding, bool) and 0 <= padding < MAX_PADDING else 0
 
 
 def session_endpoint(paths: Paths) -> str:
@@ -313,9 +315,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     state = None if unsafe else store.read_state_for(paths, endpoint)
     session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
     if not unsafe and isinstance(payload.get("rate_limits"), dict):  # subscribers only
-        from ccprompt.sources.sessions import ratelimits
-
-        ratelimits.remember(paths, session_id, payload["rate_limits"])
+        store.remember_rate_limits(paths, session_id, payload["rate_limits"])
     duration = number(_get(payload, "cost", "total_duration_ms"))
     note = None
     if unsafe:
@@ -382,8 +382,13 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
             text = f"{seg['network']} (format error: {sanitize(exc, 60)})"
     else:
         separator = config["statusline.separator"]
-        shorter = [network_text(state, s, note, signal) for s in SHORTER[style]]
-        names = fit(seg, config["statusline.segments"], separator, usable_width(paths.env, paths), shorter)
+        names = [name for name in config["statusline.segments"] if name in seg]
+        columns = _int_env(paths.env.get("COLUMNS"))
+        # UTF-8 bytes bound the display width from above (no character is wider than its
+        # bytes): a line well inside the row needs neither unicodedata nor settings.json.
+        if columns and len(separator.join(seg[n] for n in names).encode()) > columns - 4 - MAX_PADDING:
+            shorter = [network_text(state, s, note, signal) for s in SHORTER[style]]
+            names = fit(seg, names, separator, usable_width(paths.env, paths), shorter)
         text = compose(seg, names, render.status_of(state, signal), separator, render.use_color(paths.env), levels)
     if debug:
         debuglog.log(paths, "render", chars=len(text), status=signal.status, source=signal.source,

@@ -58,7 +58,7 @@ def test_the_default_layout_reads_nothing_for_them(cc_env, fake_api, tmp_path):
     assert renders and all(r["status"] for r in renders)
 
 
-def test_context_gains_the_turns_to_compact_estimate_past_half_the_window(cc_env, fake_api, tmp_path):
+def test_context_gains_the_turns_to_compact_estimate_near_compaction(cc_env, fake_api, tmp_path):
     entries = []
     for i, tokens in enumerate((100_000, 130_000, 160_000)):
         entries.append({"type": "user", "timestamp": stamp(300 - 60 * i), "message": {"role": "user", "content": "go"}})

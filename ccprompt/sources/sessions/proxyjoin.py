@@ -93,10 +93,10 @@ def views(events: list) -> dict:
 
 def read_views(paths: Paths) -> dict:
     """The proxy's view of each session; subscribers' stdin rate limits fill in where it has none."""
-    from ccprompt.sources.sessions.ratelimits import recalled
+    from ccprompt.core.store import recalled_rate_limits
 
     out = views(read_events(paths))
-    for session_id, room in recalled(paths).items():
+    for session_id, room in recalled_rate_limits(paths).items():
         view = out.get(session_id)
         if view is None:
             view = out[session_id] = ProxyView()
