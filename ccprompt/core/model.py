@@ -331,10 +331,6 @@ class MonitorState(Record):
     def breakdown(self) -> str:
         return breakdown(self.network.phases_ms, self.network.reused, self.https)
 
-    def samples_for(self, endpoint: str) -> list:
-        """Rolling samples, but only when they were measured against this endpoint."""
-        return list(self.network.rolling_totals) if self.endpoint == endpoint else []
-
 
 def _counts(raw) -> dict:
     return {k: v for k, v in as_dict(raw).items() if k in STATUSES and as_int(v, None, 0) is not None}

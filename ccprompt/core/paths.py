@@ -23,7 +23,7 @@ CONFIG_CACHE_FILE = "config.cache.json"
 class Paths:
     """The files and directories of one environment (os.environ unless given)."""
 
-    __slots__ = ("env", "home", "state_dir", "claude_dir", "config_file", "config_home", "data_home")
+    __slots__ = ("env", "home", "state_dir", "claude_dir", "config_file", "config_home")
 
     def __init__(self, env=None):
         env = os.environ if env is None else env
@@ -37,7 +37,6 @@ class Paths:
         claude = env.get("CLAUDE_CONFIG_DIR")
         self.claude_dir = os.path.abspath(self.expand(claude)) if claude else os.path.join(self.home, ".claude")
         self.config_home = env.get("XDG_CONFIG_HOME") or os.path.join(self.home, ".config")
-        self.data_home = env.get("XDG_DATA_HOME") or os.path.join(self.home, ".local", "share")
         if env.get("CCPROMPT_CONFIG"):
             self.config_file = self.expand(env["CCPROMPT_CONFIG"])
         else:

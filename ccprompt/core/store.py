@@ -99,14 +99,6 @@ def read_history(paths: Paths) -> list:
     return records
 
 
-def remove_state(paths: Paths) -> None:
-    for path in (paths.state_file, paths.prompt_file):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-
-
 # -- subscribers' rate limits, as the status line's stdin gives them, per session -----------
 # Claude Code hands `rate_limits` (5-hour and 7-day windows) only to the status line; the
 # headroom is kept here, written only when it changes, for `ccprompt sessions` to show.

@@ -226,7 +226,7 @@ def test_hostile_streams_and_a_failing_analyzer_never_change_the_bytes(upstream,
         recorded = attempts(events_file)
         assert recorded[0]["outcome"] == "ok"
         # The parser itself blowing up mid-stream: same bytes, the event says analysis failed.
-        monkeypatch.setattr(analysis._SSEParser, "feed", lambda self, data: 1 / 0)
+        monkeypatch.setattr(analysis.SSEParser, "feed", lambda self, data: 1 / 0)
         assert post(proxy).body == b"".join(chunks)
         recorded = attempts(events_file, 2)
         health = proxy.server.health()

@@ -110,9 +110,6 @@ class Registry:
 
         return declare
 
-    def ids(self) -> list[str]:
-        return [spec.id for spec in self.specs]
-
     def run(self, context) -> list[Check]:
         """Every check in order; a network check left with no budget is reported as skipped, not run."""
         from ccprompt.core.text import redact_secrets, sanitize

@@ -11,7 +11,6 @@ import random
 
 from ccprompt.core.model import ANSWERED, MonitorState, Record, _slots
 
-DEFAULT_INTERVAL_S = 300.0
 DEFAULT_RETRY_S = 10.0
 JITTER = 0.2
 EVENTS = ("probe", "adopt", "error", "skip", "busy")

@@ -28,9 +28,6 @@ STALL_S = 30.0
 QUEUE_BUDGET_BYTES = 64 * 1024 * 1024
 RETRY_MEMORY = 512  # requests whose consecutive failures are remembered
 
-OUTCOMES = ("ok", "error", "client_aborted", "upstream_unreachable")
-_SSEParser = SSEParser  # the name the integration tests know
-
 
 class _Feed:
     """A FIFO bounded by the bytes it holds. Control messages always fit; chunks may not."""

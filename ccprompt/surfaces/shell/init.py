@@ -21,8 +21,6 @@ STYLES = ("icon", "short", "full")
 DEFAULT_POSITION = "left"
 DEFAULT_STYLE = "short"
 DEFAULT_REFRESH_INTERVAL_S = 300
-MIN_REFRESH_INTERVAL_S = 10
-MAX_REFRESH_INTERVAL_S = 86400
 
 CACHE_MAGIC = "#ccprompt-init-cache v1 "
 # Lines of the prompt cache holding the segment in each style (1-based).
