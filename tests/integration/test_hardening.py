@@ -31,6 +31,7 @@ from hardening_support import (  # noqa: F401  (fixtures)
     wait_until,
 )
 from harness import TEST_KEY, assert_no_secret, refused_port
+from harness.wait import decisions, log_records, wait_until
 
 HOSTILE = "\x1b]52;c;aGFja2Vk\x07\x1b[2J\x1b]0;pwned\x07\u009b31m\u202e\u2066x\u200d"
 RAW_BAD = ["\x1b", "\x07", "\u009b", "\u202e", "\u2066", "\u200d"]
@@ -262,7 +263,11 @@ def test_s4_userinfo_in_the_base_url_never_lands_anywhere(password, env, fake_ap
     env = {**env, "ANTHROPIC_BASE_URL": base, "CCPROMPT_DEBUG": "1"}
     outputs = [cli("probe", env=env), cli("probe", "--verbose", env=env), cli("probe", "--json", env=env),
                cli("status", "--json", env=env), cli("metrics", env=env)]
+    writes = len(log_records(home(env), "state_write"))
     statusline(env, payload(tmp_path))
+    if decisions(home(env))[-1].get("spawned"):  # a detached probe: it writes under the lock settle() waits on
+        wait_until(lambda: len(log_records(home(env), "state_write")) > writes, 15,
+                   what="the detached probe's state write")
     settle(home(env))
     textfiles = tmp_path / "prom"
     textfiles.mkdir()
