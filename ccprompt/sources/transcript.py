@@ -143,10 +143,27 @@ def _usage_tokens(usage) -> int | None:
     return total
 
 
-def _sends_to_api(entry: dict) -> bool:
-    """A user entry that starts an API call: a prompt or a tool result, not a local command."""
+def prompt_kind(entry: dict):
+    """`prompt` for a typed prompt, `tool_result` for a tool's answer, None for what never reaches the API."""
     if entry.get("isMeta") is True or entry.get("isCompactSummary") is True:
-        return False
+        return None
+    message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
+    content = message.get("content")
+    if isinstance(content, str):
+        text = content.lstrip()
+        return "prompt" if text and not text.startswith(_LOCAL_PREFIXES) else None
+    if isinstance(content, list):
+        kind = None
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_result":
+                return "tool_result"
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                if not block["text"].lstrip().startswith(_LOCAL_PREFIXES):
+                    kind = "prompt"
+        return kind
+    return None
     message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
     content = message.get("content")
     if isinstance(content, str):
@@ -203,7 +220,7 @@ def scan(path, tail_kb: int = 64, now_s: float | None = None, recent_s: int = 60
             continue
         kind = entry.get("type")
         if kind == "user":
-            if waiting_since is None and _sends_to_api(entry):
+            if waiting_since is None and prompt_kind(entry) is not None:
                 waiting_since = parse_timestamp(entry.get("timestamp")) or -1.0
             continue
         if kind != "assistant":

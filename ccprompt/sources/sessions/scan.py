@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from ccprompt.core import fastjson, prices
 from ccprompt.core.session_rules import CACHE_TTL_1H, CACHE_TTL_5M, SessionSummary
-from ccprompt.sources.transcript import ERROR_PREFIX, parse_timestamp
+from ccprompt.sources.transcript import ERROR_PREFIX, parse_timestamp, prompt_kind
 
 HISTORY = 8
 MAX_LINE = 4 << 20
-_LOCAL_PREFIXES = ("<command-name>", "<local-command", "<command-message>", "[Request interrupted")
 # Cheap tests that skip lines no rule reads (attachments, snapshots, progress) before parsing.
 _WANTED = (b'"type":"user"', b'"type":"assistant"', b'"type":"system"', b'"type": "user"',
            b'"type": "assistant"', b'"type": "system"')
@@ -21,29 +20,6 @@ _WANTED = (b'"type":"user"', b'"type":"assistant"', b'"type":"system"', b'"type"
 
 def _int(value) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def prompt_kind(entry: dict):
-    """`prompt` for a typed prompt, `tool_result` for a tool's answer, None for what never reaches the API."""
-    if entry.get("isMeta") is True or entry.get("isCompactSummary") is True:
-        return None
-    message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
-    content = message.get("content")
-    if isinstance(content, str):
-        text = content.lstrip()
-        return "prompt" if text and not text.startswith(_LOCAL_PREFIXES) else None
-    if isinstance(content, list):
-        kind = None
-        for block in content:
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "tool_result":
-                return "tool_result"
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
-                if not block["text"].lstrip().startswith(_LOCAL_PREFIXES):
-                    kind = "prompt"
-        return kind
-    return None
 
 
 def usage_of(message: dict) -> dict | None:
