@@ -43,7 +43,7 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None) ->
     out = out or sys.stdout
     path = config_path(env)
     wanted = entry_for(executable_argv)
-    current, _, _, _ = claude_settings._load(os.path.realpath(path))
+    current, _, _, _ = claude_settings.load(os.path.realpath(path))
     servers = current.get("mcpServers") if isinstance(current.get("mcpServers"), dict) else {}
     if servers.get(SERVER_NAME) == wanted:
         out.write(f"the ccprompt MCP server is already in {path}; nothing to change\n")
@@ -63,7 +63,7 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None) ->
         table[SERVER_NAME] = wanted
         return True
 
-    _, backup, _ = claude_settings._edit(path, change)
+    _, backup, _ = claude_settings.edit(path, change)
     note = f" (backup: {backup})" if backup else ""
     out.write(f"registered the ccprompt MCP server (user scope) in {path}{note}; "
               f"restart Claude Code, then /mcp lists it\n")
@@ -73,7 +73,7 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None) ->
 def uninstall(dry_run: bool = False, env=None, out=None) -> int:
     out = out or sys.stdout
     path = config_path(env)
-    current, _, _, _ = claude_settings._load(os.path.realpath(path))
+    current, _, _, _ = claude_settings.load(os.path.realpath(path))
     servers = current.get("mcpServers") if isinstance(current.get("mcpServers"), dict) else {}
     if not is_ours(servers.get(SERVER_NAME)):
         out.write(f"no ccprompt MCP server in {path}; nothing to change\n")
@@ -89,7 +89,7 @@ def uninstall(dry_run: bool = False, env=None, out=None) -> int:
         del table[SERVER_NAME]
         return True
 
-    _, backup, _ = claude_settings._edit(path, change)
+    _, backup, _ = claude_settings.edit(path, change)
     note = f" (backup: {backup})" if backup else ""
     out.write(f"removed the ccprompt MCP server from {path}{note}\n")
     return 0

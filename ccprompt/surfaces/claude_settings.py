@@ -42,7 +42,7 @@ def _identity(info) -> tuple:
     return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
 
 
-def _load(path: str) -> tuple[dict, bytes | None, tuple | None, int]:
+def load(path: str) -> tuple[dict, bytes | None, tuple | None, int]:
     """The settings, their raw bytes, the file's identity and its mode ({}, None, None, 0o600 when missing)."""
     import json
     import stat
@@ -217,7 +217,7 @@ def _prune_backups(path: str) -> None:
         _unlink(full)
 
 
-def _edit(path: str, change) -> tuple[bool, str | None, dict]:
+def edit(path: str, change) -> tuple[bool, str | None, dict]:
     """Apply `change(settings) -> bool` to the file at `path` (through a symlink), safely.
 
     Returns (changed, backup path, the settings as first read). `change` mutates the dict
@@ -233,7 +233,7 @@ def _edit(path: str, change) -> tuple[bool, str | None, dict]:
     first = None
     backup = None
     for _ in range(ATTEMPTS):
-        settings, raw, seen, mode = _load(target)
+        settings, raw, seen, mode = load(target)
         if first is None:
             first = json.loads(json.dumps(settings))
         if not change(settings):
@@ -284,7 +284,7 @@ def _wanted(current, executable_argv, keep: bool = False) -> dict:
 def install(executable_argv: list, dry_run: bool = False, env=None, out=None, keep: bool = False) -> int:
     out = out or sys.stdout
     path = settings_path(env)
-    settings, _, _, _ = _load(os.path.realpath(path))
+    settings, _, _, _ = load(os.path.realpath(path))
     current = settings.get("statusLine")
     if keep and (not isinstance(current, dict) or not current.get("command")) and not _remembered(env):
         out.write(f"no statusLine command in {path} to keep; installing ccprompt's own line\n")
@@ -310,7 +310,7 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None, ke
 
     if not is_ours(current):
         _remember(current, env)  # before settings.json changes, so it is never lost
-    changed, backup, _ = _edit(path, change)
+    changed, backup, _ = edit(path, change)
     previous = replaced.get("entry")
     if previous is not None and not is_ours(previous) and previous != current:
         _remember(previous, env)  # a concurrent writer changed it since the first read
@@ -325,7 +325,7 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None, ke
 def uninstall(dry_run: bool = False, env=None, out=None) -> int:
     out = out or sys.stdout
     path = settings_path(env)
-    settings, _, _, _ = _load(os.path.realpath(path))
+    settings, _, _, _ = load(os.path.realpath(path))
     current = settings.get("statusLine")
     if not is_ours(current):
         out.write(f"no ccprompt statusLine in {path}; nothing to change\n")
@@ -344,7 +344,7 @@ def uninstall(dry_run: bool = False, env=None, out=None) -> int:
             fresh["statusLine"] = previous
         return True
 
-    _, backup, _ = _edit(path, change)
+    _, backup, _ = edit(path, change)
     note = f" (backup: {backup})" if backup else ""
     if previous is not None:
         _unlink(_replaced_path(env))
