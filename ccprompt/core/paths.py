@@ -12,6 +12,7 @@ import sys
 
 STATE_FILE = "monitoring.json"
 PROMPT_FILE = "prompt"
+PROMPT_SESSION_FILE = "prompt-session"
 HISTORY_FILE = "history.jsonl"
 DEBUG_FILE = "debug.log"
 LOCK_FILE = "probe.lock"
@@ -58,6 +59,10 @@ class Paths:
     @property
     def prompt_file(self) -> str:
         return self.in_state(PROMPT_FILE)
+
+    @property
+    def prompt_session_file(self) -> str:
+        return self.in_state(PROMPT_SESSION_FILE)
 
     @property
     def history_file(self) -> str:

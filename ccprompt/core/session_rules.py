@@ -245,8 +245,3 @@ def segments(summary: SessionSummary, now_s: float, proxy: ProxyView | None = No
     """{"cache": (text, level), "context": …, "session": …} for one session."""
     return {"cache": cache_segment(summary, now_s), "context": context_segment(summary, size),
             "session": session_segment(summary, now_s, proxy)}
-
-
-def segment_env(values: dict) -> dict:
-    """The same segments as `CCPROMPT_CACHE`, `CCPROMPT_CONTEXT`, `CCPROMPT_SESSION` (text only)."""
-    return {f"CCPROMPT_{name.upper()}": text for name, (text, _) in values.items()}

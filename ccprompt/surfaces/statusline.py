@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from ccprompt.core import fastjson, render, store
+from ccprompt.core import fastjson, files, render, store
 from ccprompt.core.config import Config
 from ccprompt.core.model import MonitorState
 from ccprompt.core.paths import Paths
@@ -71,8 +71,6 @@ def _get(payload, *keys):
 
 
 def _read_small(path: str) -> str | None:
-    from ccprompt.core import files
-
     try:
         return files.read_regular(path, 4096).decode("utf-8", "replace").strip()
     except OSError:
@@ -243,8 +241,6 @@ MAX_PADDING = 40
 
 
 def _padding(paths) -> int:
-    from ccprompt.core import files
-
     try:
         settings = fastjson.loads(files.read_regular(paths.claude_settings, 1 << 20))
         padding = settings.get("statusLine", {}).get("padding", 0)
@@ -308,8 +304,6 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
                          unresolved=scan.unresolved, recent=scan.recent,
                          error_code=(scan.error or {}).get("code"))
 
-    from ccprompt.core import files
-
     unsafe = files.unsafe_dir(paths.state_dir)
     endpoint = session_endpoint(paths)
     state = None if unsafe else store.read_state_for(paths, endpoint)
@@ -368,8 +362,13 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     style = config["statusline.style"]
     seg = segments(payload, state, scan, style, note, signal)
     template = config["statusline.format"]
-    levels = session_segments(seg, payload, transcript_path, config, now_s, bool(template),
-                              context_percent(payload, scan))
+    percent = context_percent(payload, scan)
+    levels = session_segments(seg, payload, transcript_path, config, now_s, bool(template), percent)
+    if transcript_path and not unsafe:  # the shell hooks' copy of this session's segments
+        from ccprompt.surfaces import sessionfile
+
+        sessionfile.update(paths, transcript_path, number(_get(payload, "context_window", "context_window_size")),
+                           config["jsonl_tail_kb"], percent)
     if segment:
         text = compose(seg, [segment] if segment in seg else [], render.status_of(state, signal), "",
                        render.use_color(paths.env))

@@ -11,6 +11,9 @@ precondition (Claude Code itself, the fake API) that did not happen.
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 import time
 
 
@@ -41,6 +44,17 @@ def waiting_marker(line: str) -> bool:
 def reply_count(screen) -> int:
     """Replies shown: Claude Code prints an assistant text block as `● pong`."""
     return sum(1 for row in screen.rows if row.strip() == "● pong")
+
+
+def shell_prompt(cc) -> dict:
+    """What a bash prompt beside this Claude Code exports: the real `ccprompt init bash`, one prompt."""
+    env = {k: v for k, v in cc.environment().items() if k != "ANTHROPIC_API_KEY"}
+    init = f"{shlex.quote(sys.executable)} -m ccprompt init bash --no-refresh --position none"
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-c", f'eval "$({init})"; __ccprompt_hook; command env'],
+                            env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return {k: v for k, v in (line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+            if k in ("CCPROMPT_CACHE", "CCPROMPT_CONTEXT", "CCPROMPT_SESSION")}
 
 
 def wait_until_green(cc) -> float:
@@ -124,6 +138,7 @@ def test_recovery_turns_green_within_one_render(start_claude, sse_api, report_ti
 def test_midstream_stall_shows_waiting_marker(start_claude, sse_api, report_timing):
     cc = start_claude()
     wait_until_green(cc)
+    assert shell_prompt(cc)["CCPROMPT_SESSION"] == ""  # a shell starts: its init creates what it reads
 
     sse_api.set_mode("stall", seconds=STALL_S, scope="main")
     cc.send_prompt(PROMPT)
@@ -140,8 +155,15 @@ def test_midstream_stall_shows_waiting_marker(start_claude, sse_api, report_timi
         report_timing("mid-stream stall", stall_s=STALL_S,
                       seconds_stall_to_marker=None if seen is None else round(seen - start, 2),
                       status_line=cc.statusline_row())
+    # The shell prompt beside it says the same, from the file the status line wrote.
+    during = shell_prompt(cc)
+    assert during["CCPROMPT_SESSION"].startswith("waiting "), during
     cc.wait_for_screen(lambda s: reply_count(s) >= 1, STALL_S + 30, "the reply after the stall")
     cc.wait_for_status(lambda line: green(line) and not waiting_marker(line), 10, "🟢 without the marker")
+    after = shell_prompt(cc)
+    context = next((part.strip() for part in cc.statusline_row().split("|") if part.strip().startswith("ctx ")), None)
+    assert after["CCPROMPT_SESSION"] == "" and after["CCPROMPT_CONTEXT"] == context, (after, cc.statusline_row())
+    report_timing("shell prompt beside the stall", during=during, after=after)
 
 
 def test_narrow_terminal_keeps_network_segment_whole(start_claude, sse_api, report_timing):

@@ -155,6 +155,10 @@ def test_the_hook_exports_the_state_to_child_processes(shell, style, segment, se
         "CCPROMPT_P95_MS": "450",
         "CCPROMPT_LATENCY_MS": "990",
         "CCPROMPT_SEGMENT": segment,
+        # No Claude Code session has drawn a status line here (test_shell_session.py has those).
+        "CCPROMPT_CACHE": "",
+        "CCPROMPT_CONTEXT": "",
+        "CCPROMPT_SESSION": "",
     }
 
 

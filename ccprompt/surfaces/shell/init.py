@@ -12,7 +12,7 @@ import os
 import sys
 
 from ccprompt.core.errors import UsageError
-from ccprompt.core.paths import PROMPT_FILE, Paths, executable_words
+from ccprompt.core.paths import PROMPT_FILE, PROMPT_SESSION_FILE, Paths, executable_words
 from ccprompt.surfaces.shell.quote import quote_for
 
 SHELLS = ("bash", "zsh", "fish")
@@ -98,6 +98,7 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
     import jinja2
 
     from ccprompt import __version__
+    from ccprompt.core import promptsession
     from ccprompt.core import render as _render
     from ccprompt.core.text import sanitize
 
@@ -124,6 +125,9 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
         # `alias claude='<the same words> run claude'`: the words quoted once more, as one value.
         "claude_alias": quote(words + " run claude"),
         "cache": quote(cache_file),
+        "session_file": quote(os.path.join(home, PROMPT_SESSION_FILE)),
+        "session_fresh_s": promptsession.FRESH_S,
+        "stall_after_s": promptsession.STALL_AFTER_S,
         # Shown in a comment: no control characters, so nothing can end the comment.
         "cache_display": sanitize(cache_file, 400),
         "segment_index": line - 1,
@@ -165,8 +169,8 @@ def _cache_key(shell, position, style, refresh, exe, paths: Paths, wrap_claude: 
         paths.config_file, _stamp(paths.config_file),
     ]
     # Edits to the code that shapes the script (a source checkout) invalidate it too.
-    shaping = ("surfaces/shell/init.py", "surfaces/shell/quote.py", "core/promptcache.py", "core/render.py",
-               "core/text.py")
+    shaping = ("surfaces/shell/init.py", "surfaces/shell/quote.py", "core/promptcache.py", "core/promptsession.py",
+               "core/render.py", "core/text.py")
     parts += [_stamp(os.path.join(package, name)) for name in shaping]
     key = "\x1e".join(parts)
     return None if "\n" in key or "\r" in key else key

@@ -1,0 +1,38 @@
+"""Keep the session file (`core.promptsession`) up to date from the status line.
+
+Called on every redraw, it costs a `stat` of the transcript and a 4 KB read when nothing
+changed; the transcript's tail is summarised and the file replaced only after a turn.
+It writes only once a shell hook exists to read it (`ccprompt init` has run: its cache
+directory is there), and never raises.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ccprompt.core import files, promptsession
+
+
+def update(paths, transcript_path: str, size, tail_kb: int, percent=None) -> bool:
+    """Rewrite the file when the transcript changed; True when it was written.
+
+    `size` and `percent` are the context window and its use as Claude Code reports them.
+    """
+    try:
+        if not os.path.isdir(paths.init_dir):
+            return False
+        key = promptsession.stamp(os.stat(transcript_path), size)
+        target = paths.prompt_session_file
+        try:
+            old = files.read_regular(target, 4096).split(b"\n", 2)
+        except OSError:
+            old = []
+        if len(old) > 1 and old[0] == promptsession.MAGIC.encode() and old[1] == key.encode():
+            return False
+        from ccprompt.sources.sessions.index import summary_of
+
+        text = promptsession.render(summary_of(transcript_path, tail_kb), key, size, percent)
+        files.atomic_write(target, files.encode(text))
+        return True
+    except (OSError, ValueError, TypeError):
+        return False
