@@ -19,19 +19,23 @@ one value per line, each ending in a newline:
     7  the API error that ended the last turn (`API 529 overloaded_error`), or empty
 
 A session whose last entry is older than FRESH_S sets none of the variables: its cache is
-long gone and its numbers are no longer news. A wait of STALL_AFTER_S or more reads
-`stalled`. Values are sanitized like the prompt cache's, and the file is 0600.
+long gone and its numbers are no longer news. A wait of `session_rules.STALL_AFTER_S` or more
+reads `stalled`. Values are sanitized like the prompt cache's, and the file is 0600.
+
+The status line checks the stamp on every redraw, so importing this module costs next to
+nothing: the rules load only to write the file or to read it back.
 """
 
 from __future__ import annotations
 
-from ccprompt.core import session_rules as rules
 from ccprompt.core.text import fmt_s, sanitize
 
 MAGIC = "ccprompt-session v1"
 LINES = 7
 FRESH_S = 3600
-STALL_AFTER_S = rules.STALL_AFTER_S
+# The hooks read the file again at most this often: it changes once a turn, and reading it
+# costs a prompt more than everything else the hook does.
+REREAD_S = 5
 
 
 def stamp(st, size=None) -> str:
@@ -45,8 +49,10 @@ def _epoch(value) -> str:
     return str(int(value))
 
 
-def render(summary: rules.SessionSummary, key: str, size=None, percent=None) -> str:
+def render(summary, key: str, size=None, percent=None) -> str:
     """The file's text for one session's summary; `percent` is Claude Code's own context figure, when given."""
+    from ccprompt.core import session_rules as rules
+
     expiry = None
     if summary.cache_at_s is not None:
         expiry = summary.cache_at_s + (summary.cache_ttl_s or rules.CACHE_TTL_5M)
@@ -67,6 +73,8 @@ def values(text: str, now_s: float) -> dict:
 
     All three are empty for a file that is not v1, or a session quiet for FRESH_S.
     """
+    from ccprompt.core.session_rules import STALL_AFTER_S
+
     out = {"CCPROMPT_CACHE": "", "CCPROMPT_CONTEXT": "", "CCPROMPT_SESSION": ""}
     lines = text.split("\n")
     if len(lines) < LINES or lines[0] != MAGIC:

@@ -2,8 +2,8 @@
 
 Called on every redraw, it costs a `stat` of the transcript and a 4 KB read when nothing
 changed; the transcript's tail is summarised and the file replaced only after a turn.
-It writes only once a shell hook exists to read it (`ccprompt init` has run: its cache
-directory is there), and never raises.
+The status line calls it only once a shell hook exists to read the file (`ccprompt init`
+has run: its cache directory is there). It never raises.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ def update(paths, transcript_path: str, size, tail_kb: int, percent=None) -> boo
     `size` and `percent` are the context window and its use as Claude Code reports them.
     """
     try:
-        if not os.path.isdir(paths.init_dir):
-            return False
         key = promptsession.stamp(os.stat(transcript_path), size)
         target = paths.prompt_session_file
         try:

@@ -364,7 +364,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     template = config["statusline.format"]
     percent = context_percent(payload, scan)
     levels = session_segments(seg, payload, transcript_path, config, now_s, bool(template), percent)
-    if transcript_path and not unsafe:  # the shell hooks' copy of this session's segments
+    if transcript_path and not unsafe and os.path.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
         from ccprompt.surfaces import sessionfile
 
         sessionfile.update(paths, transcript_path, number(_get(payload, "context_window", "context_window_size")),

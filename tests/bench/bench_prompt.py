@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Prints what ccprompt costs a shell: the prompt hook in µs per prompt, and `init` against Python's start.
 
-    python tests/bench/bench_prompt.py [--calls 1000] [--rounds 7] [--init-runs 30]
+    python tests/bench/bench_prompt.py [--calls 1000] [--rounds 7] [--init-runs 30] [--session]
 
 Per-prompt cost: each shell sources the init script (default style, refresh on) with a
 fresh prompt cache, then runs one prompt's worth of ccprompt work CALLS times in a loop.
 The same loop doing nothing else is the baseline; (loop - baseline) / CALLS is the cost of
-one prompt. Each figure is the best of ROUNDS runs, in wall-clock and in CPU time (user +
+one prompt. With --session, a Claude Code session's file is there too (a warm cache, a
+turn waiting), so every prompt also counts down CCPROMPT_CACHE and CCPROMPT_SESSION.
+Each figure is the best of ROUNDS runs, in wall-clock and in CPU time (user +
 system, so a busy machine inflates it less). For fish a prompt is the hook plus the wrapped
 prompt function, minus the user's own prompt function.
 
@@ -93,6 +95,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--init-runs", type=int, default=30)
+    parser.add_argument("--session", action="store_true", help="with a live session file")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="ccprompt-bench-")
@@ -106,7 +109,8 @@ def main() -> int:
            "CCPROMPT_HOME": home}
     ok = True
 
-    print(f"ccprompt prompt hook: cost per prompt, fresh cache, {args.calls} calls, best of {args.rounds} rounds")
+    print(f"ccprompt prompt hook: cost per prompt, fresh cache{', live session file' if args.session else ''}, "
+          f"{args.calls} calls, best of {args.rounds} rounds")
     print(f"  {'shell':<6} {'position':<9} {'wall µs':>9} {'CPU µs':>9}   target")
     for shell in shells.SHELLS:
         if shutil.which(shell) is None:
@@ -119,6 +123,11 @@ def main() -> int:
             # Fresh for the whole run: the probe time is now.
             write_prompt_cache(home, {"status": "healthy", "network": {"latency_ms": 470, "p95_latency_ms": 450},
                                      "monitoring_state": {"last_probe_epoch_ms": int(time.time() * 1000)}})
+            if args.session:
+                now = int(time.time())
+                with open(os.path.join(home, "prompt-session"), "w", encoding="utf-8") as handle:
+                    handle.write(f"ccprompt-session v1\n1:2:3:\n{now}\n{now + 3000}\nctx 87% · ~2 turns to compact\n"
+                                 f"{now - 45}\n\n")
             wall, cpu = per_prompt_us(shell, script, position, args.calls, args.rounds, env)
             if shell in ("bash", "zsh"):
                 passed = wall < TARGET_US

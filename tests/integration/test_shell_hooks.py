@@ -508,6 +508,12 @@ def process_creations(trace: str) -> list[str]:
     return found
 
 
+def write_live_session(home: Path) -> None:
+    """A Claude Code session's file, so the countdowns run at every prompt too."""
+    now = int(time.time())
+    (home / "prompt-session").write_text(f"ccprompt-session v1\n1:2:3:\n{now}\n{now + 200}\nctx 40%\n{now - 30}\n\n")
+
+
 def strace(argv, stdin_text, env, tmp_path):
     log = tmp_path / "trace"
     subprocess.run(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=clone,clone3,fork,vfork,execve"] + argv,
@@ -519,6 +525,7 @@ def strace(argv, stdin_text, env, tmp_path):
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
 @pytest.mark.parametrize("position", shells.POSITIONS)
 def test_fifty_prompts_on_a_fresh_cache_start_no_process(shell, position, setup):
+    write_live_session(setup.home)
     script = setup.script(shell, position, "full", refresh=True)
     argv = {"bash": ["bash", "--noprofile", "--norc", "-i"], "zsh": ["zsh", "-f", "-i"]}[shell]
     prompts = f"source {script}\n" + "\n" * 50 + "exit\n"
@@ -535,6 +542,7 @@ def test_fifty_prompts_on_a_fresh_cache_start_no_process(shell, position, setup)
 @needs_strace
 @pytest.mark.parametrize("position", shells.POSITIONS)
 def test_fifty_fish_prompt_cycles_on_a_fresh_cache_start_no_process(position, setup):
+    write_live_session(setup.home)
     script = setup.script("fish", position, "full", refresh=True)
     cycle = {"left": "__ccprompt_hook; fish_prompt", "right": "__ccprompt_hook; fish_prompt; fish_right_prompt",
              "title": "__ccprompt_hook; fish_prompt; fish_title", "none": "__ccprompt_hook"}[position]

@@ -153,3 +153,29 @@ def test_the_file_format_matches_the_shells(tmp_path):
     text = session_file(time.time())
     assert text.count("\n") == promptsession.LINES
     assert json.dumps(promptsession.values(text, time.time()), ensure_ascii=False).count("CCPROMPT_") == 3
+
+
+@pytest.mark.parametrize("shell", shells.SHELLS)
+def test_one_shell_follows_a_new_turn_and_a_removed_file(shell, tmp_path):
+    """The file is read again at most every REREAD_S seconds; a new one, or none, shows after that."""
+    need(shell)
+    home = tmp_path / "state"
+    now = time.time()
+    write(home, session_file(now, since=-45))
+    staged = tmp_path / "next"
+    staged.write_text(session_file(now, since=None, context="ctx 91%"))
+    script = tmp_path / f"init.{shell}"
+    script.write_text(shells.render_script(shell, "none", "short", False, 300, ["/bin/false"], str(home)))
+    show = 'printf "%s|%s|%s\\n" "$CCPROMPT_CACHE" "$CCPROMPT_CONTEXT" "$CCPROMPT_SESSION"'
+    wait = f"sleep {promptsession.REREAD_S + 0.5}"
+    target = home / "prompt-session"
+    program = "; ".join([f"source {script}", HOOK[shell], show, f"command cp {staged} {target}", HOOK[shell], show,
+                         wait, HOOK[shell], show, f"command rm {target}", wait, HOOK[shell], show])
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path), "LANG": "C.UTF-8", "TERM": "dumb"}
+    result = subprocess.run(ARGV[shell] + [program], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    first, same, turned, gone = result.stdout.splitlines()
+    assert first.split("|")[1] == "ctx 87% · ~2 turns to compact" and first.split("|")[2].startswith("waiting 4")
+    assert same.split("|")[1] == "ctx 87% · ~2 turns to compact"  # read again only after REREAD_S
+    assert turned.split("|")[1:] == ["ctx 91%", ""] and turned.startswith("cache ")
+    assert gone == "||"

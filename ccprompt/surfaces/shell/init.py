@@ -98,7 +98,7 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
     import jinja2
 
     from ccprompt import __version__
-    from ccprompt.core import promptsession
+    from ccprompt.core import promptsession, session_rules
     from ccprompt.core import render as _render
     from ccprompt.core.text import sanitize
 
@@ -127,7 +127,8 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
         "cache": quote(cache_file),
         "session_file": quote(os.path.join(home, PROMPT_SESSION_FILE)),
         "session_fresh_s": promptsession.FRESH_S,
-        "stall_after_s": promptsession.STALL_AFTER_S,
+        "session_reread_s": promptsession.REREAD_S,
+        "stall_after_s": session_rules.STALL_AFTER_S,
         # Shown in a comment: no control characters, so nothing can end the comment.
         "cache_display": sanitize(cache_file, 400),
         "segment_index": line - 1,

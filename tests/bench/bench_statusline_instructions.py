@@ -1,0 +1,81 @@
+"""Instructions one steady `ccprompt statusline` render executes, against `python -I -c pass`.
+
+Counted under valgrind's callgrind, so the figure does not move with the machine's load
+(wall times on a shared machine do). The baseline is `python -I -c pass` in a new
+virtualenv of the same interpreter. The render runs the lean launcher install.sh writes,
+on a fresh state with nothing due, in three setups:
+  steady          the default layout, COLUMNS unset
+  COLUMNS=120     as Claude Code runs it
+  shell hooked    `ccprompt init` has run, so the session file is checked on each render
+Usage: .venv/bin/python tests/bench/bench_statusline_instructions.py   (needs valgrind)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from harness import FakeAPI, LocalCA, make_cli_env  # noqa: E402
+
+from ccprompt import launcher  # noqa: E402
+
+
+def instructions(argv, env, stdin_bytes=None) -> int:
+    out = tempfile.mktemp(prefix="callgrind-")
+    try:
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv], input=stdin_bytes,
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=300)
+        match = re.search(r"^summary:\s*(\d+)", Path(out).read_text(), re.M)
+        return int(match.group(1))
+    finally:
+        os.unlink(out) if os.path.exists(out) else None
+
+
+def main() -> None:
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    work = Path(tempfile.mkdtemp(prefix="ccprompt-bench-"))
+    (work / "ca").mkdir()
+    exe = work / "ccprompt"
+    launcher.write(str(exe), sys.executable)
+    ca = LocalCA.create(work / "ca")
+    payload = json.loads((ROOT / "tests" / "fixtures" / "stdin-full.json").read_text())
+    payload["workspace"] = {"current_dir": str(ROOT), "project_dir": str(ROOT)}
+    transcript = work / "transcript.jsonl"
+    shutil.copy(ROOT / "tests" / "fixtures" / "transcript-ok.jsonl", transcript)
+    payload["transcript_path"] = str(transcript)
+    stdin_bytes = json.dumps(payload).encode()
+    with FakeAPI(ca) as api:
+        env = make_cli_env(work, api.url, api.ca_file)
+        subprocess.run([str(exe), "statusline", "--sync"], input=stdin_bytes, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        # The baseline interpreter is this one in a new virtualenv, as install.sh makes it (pip
+        # included): not this test environment's, where an editable install's `.pth` finder
+        # runs at every start.
+        subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
+        base = instructions([str(work / "venv" / "bin" / "python"), "-I", "-c", "pass"], env)
+        rows = [("steady", env)]
+        rows.append(("COLUMNS=120", {**env, "COLUMNS": "120"}))
+        rows.append(("shell hooked", {**env, "COLUMNS": "120"}))
+        for name, run_env in rows:
+            if name == "shell hooked":
+                subprocess.run([str(exe), "init", "bash"], env=env, check=True, stdout=subprocess.DEVNULL)
+                subprocess.run([str(exe), "statusline"], input=stdin_bytes, env=run_env, check=True,
+                               stdout=subprocess.DEVNULL)  # writes the session file once
+            count = instructions([str(exe), "statusline"], run_env, stdin_bytes)
+            print(f"{name:<13} {count / 1e6:6.1f} M instructions   python -I -c pass {base / 1e6:5.1f} M"
+                  f"   ratio {count / base:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
