@@ -1,6 +1,6 @@
 """The proxy forwards real TLS traffic byte for byte and records one redacted event per attempt.
 
-Every test runs a real keep-alive HTTPS upstream and the real aiohttp proxy on 127.0.0.1;
+Every test runs a real keep-alive HTTPS upstream and the real proxy on 127.0.0.1;
 the client is plain http.client, reading the body piece by piece as it arrives.
 """
 

@@ -1,6 +1,6 @@
 """Real requests through the proxy reach the status line's state, live, and never slow the traffic down.
 
-A real aiohttp proxy, a real TLS upstream and the real recorder writing into a temporary
+A real proxy, a real TLS upstream and the real recorder writing into a temporary
 CCPROMPT_HOME; the state is read back with the store and judged by core.signal, as the
 status line does.
 """

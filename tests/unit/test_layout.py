@@ -114,9 +114,11 @@ def test_the_ground_floor_uses_the_standard_library_only(floor):
         assert not heavy, f"{path.relative_to(PACKAGE)} imports {sorted(heavy)}"
 
 
-def test_aiohttp_stays_inside_the_proxy():
+def test_the_event_loop_library_stays_inside_the_proxy_and_nothing_needs_aiohttp():
     for path in sorted(PACKAGE.rglob("*.py")):
-        if "aiohttp" in external_imports(path):
+        imported = external_imports(path)
+        assert "aiohttp" not in imported, path
+        if "uvloop" in imported:
             assert "proxy" in path.relative_to(PACKAGE).parts, path
 
 

@@ -2,7 +2,7 @@
 
 Fail-open: when no healthy proxy can be had, the command runs unchanged, against its
 own upstream, and one line on stderr says so. Standard library only: the command's start
-never waits on aiohttp. The credential stays where it already is, in the environment.
+never waits on the server's imports. The credential stays where it already is, in the environment.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ccprompt.core import files
 from . import supervisor
 from .upstream import ENV_SPEC, Upstream
 
-START_TIMEOUT_S = 6.0  # interpreter + aiohttp start-up on a slow, busy machine
+START_TIMEOUT_S = 6.0  # the server's start-up on a slow, busy machine
 LOCK_TIMEOUT_S = 8.0
 POLL_S = 0.05
 

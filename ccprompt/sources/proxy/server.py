@@ -1,95 +1,34 @@
-"""The reverse proxy: aiohttp in, aiohttp out, bytes passed through as they arrive.
+"""The reverse proxy: asyncio protocols in and out, bytes passed through as they arrive.
 
 The only deliberate changes to traffic: hop-by-hop headers (Connection and the headers it
-names, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade) are dropped, Host
-names the upstream, and the base URL's path prefix is put in front of the request path.
-Bodies are not decompressed (`auto_decompress=False`), so what the client receives is the
-upstream's bytes. `GET /__ccprompt/health` is answered here and never forwarded.
-
-This is the only place, with its package, that imports aiohttp.
+names, Keep-Alive, Proxy-*, TE, Trailer, Upgrade) are dropped, Host names the upstream,
+and the base URL's path prefix is put in front of the request path. The request body is
+sent with a Content-Length; the response keeps the upstream's framing (chunked, a length,
+or until close) and its bytes, never decompressed. `GET /__ccprompt/health` is answered
+here and never forwarded. The HTTP/1.1 work is in `relay` and `exchange`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import socket
 import sys
 import time
 
-import aiohttp
-from aiohttp import web
-from multidict import CIMultiDict
-from yarl import URL
-
 from ccprompt import __version__
 from ccprompt.core import files
 
-from .analysis import STALL_S, Analyzer, Attempt
-from .connector import TimedConnector, current_attempt
+from .analysis import STALL_S, Analyzer
+from .exchange import HEALTH_PATH, ClientProtocol
+from .relay import Pool
 from .sink import EVENTS_FILE, Counters
 from .upstream import ENV_SPEC, Upstream
 
-HEALTH_PATH = "/__ccprompt/health"
+__all__ = ["HEALTH_PATH", "SERVICE_NAME", "ProxyServer", "main", "run_loop", "serve"]
 SERVICE_NAME = "ccprompt-proxy"
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-                        "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
-# aiohttp's client adds these when absent; a pass-through must not.
-NO_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
-MAX_REQUEST_BODY = 64 * 1024 * 1024
-MAX_HEADER_BYTES = 64 * 1024
-CONNECT_TIMEOUT_S = 10.0
-POOL_KEEPALIVE_S = 30.0
-CLIENT_KEEPALIVE_S = 3600.0  # never close an idle client connection first: a client racing our close sees a reset
-
-
-def _forwardable(pairs):
-    """Headers minus hop-by-hop ones and minus whatever the Connection header names."""
-    named = set()
-    for name, value in pairs:
-        if name.lower() == "connection":
-            named.update(token.strip().lower() for token in value.split(","))
-    return tuple((name, value) for name, value in pairs
-                 if name.lower() not in HOP_BY_HOP and name.lower() not in named and name.lower() != "host")
-
-
-def _error_body(message: str) -> bytes:
-    return json.dumps({"type": "error", "error": {"type": "api_error", "message": message}}).encode()
-
-
-def _describe(exc: BaseException) -> str:
-    """A short reason that names the failure without echoing URLs (which may carry a password)."""
-    if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        return "cannot connect to the outbound proxy"
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return "TLS handshake with the upstream failed"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror if getattr(exc, "os_error", None) and exc.os_error.strerror else "failed"
-        return f"cannot connect to {exc.host}:{exc.port}: {reason}"
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return "timed out connecting"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the upstream closed the connection"
-    return type(exc).__name__
-
-
-class _Passthrough(web.StreamResponse):
-    """A StreamResponse that adds no Date, Server or Content-Type of its own.
-
-    Its headers wait for the first write, so headers and a first chunk that is already
-    here leave in one packet; `_relay` writes at once either way.
-    """
-
-    _send_headers_immediately = False
-
-    async def _prepare_headers(self) -> None:
-        absent = [name for name in ("Date", "Server", "Content-Type") if name not in self.headers]
-        await super()._prepare_headers()
-        for name in absent:
-            self.headers.popall(name, None)
 
 
 class ProxyServer:
@@ -108,9 +47,9 @@ class ProxyServer:
         self.on_event = on_event  # a PassiveRecorder in the real server: it learns our URL once bound
         self.started = time.time()
         self.requests = 0
-        self._proxy = upstream.outbound_proxy()
-        self._session: aiohttp.ClientSession | None = None
-        self._runner: web.ServerRunner | None = None
+        self.pool: Pool | None = None
+        self.clients: set = set()
+        self._server = None
 
     @property
     def url(self) -> str:
@@ -118,37 +57,34 @@ class ProxyServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> int:
-        connector = TimedConnector(
-            ssl=self.upstream.ssl_context() if self.upstream.https else False,
-            limit=0, limit_per_host=0, keepalive_timeout=POOL_KEEPALIVE_S, ttl_dns_cache=60,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=None, sock_read=None, connect=None, sock_connect=CONNECT_TIMEOUT_S),
-            auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
-            max_line_size=MAX_HEADER_BYTES, max_field_size=MAX_HEADER_BYTES, trust_env=False,
-        )
-        server = web.Server(self._handle, keepalive_timeout=CLIENT_KEEPALIVE_S,
-                            max_line_size=MAX_HEADER_BYTES, max_field_size=MAX_HEADER_BYTES)
-        self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
+        loop = asyncio.get_running_loop()
+        self.pool = Pool(self.upstream)
         if self._sock is not None:
-            site = web.SockSite(self._runner, self._sock)
+            self._server = await loop.create_server(lambda: ClientProtocol(self), sock=self._sock)
         else:
-            site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        bound = site._server.sockets[0].getsockname() if site._server else None  # noqa: SLF001
+            self._server = await loop.create_server(lambda: ClientProtocol(self), self.host, self.port,
+                                                    reuse_address=True)
+        bound = self._server.sockets[0].getsockname() if self._server.sockets else None
         if bound:
             self.host, self.port = bound[0], bound[1]
+        for listening in self._server.sockets:
+            try:
+                listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
         if hasattr(self.on_event, "add_endpoint"):
             self.on_event.add_endpoint(self.url + "/v1/messages")
         return self.port
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        if self._session is not None:
-            await self._session.close()
+        if self._server is not None:
+            self._server.close()
+            for client in list(self.clients):
+                if client.transport is not None:
+                    client.transport.close()
+            await asyncio.sleep(0)
+        if self.pool is not None:
+            self.pool.close()
         self.analyzer.close()
         if hasattr(self.on_event, "close"):
             self.on_event.close()
@@ -168,120 +104,6 @@ class ProxyServer:
             **self.counters.as_dict(),
             **(self.on_event.counts() if hasattr(self.on_event, "counts") else {}),
         }
-
-    # -- one request ---------------------------------------------------------------
-
-    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        raw_path = request.raw_path
-        if raw_path.split("?", 1)[0] == HEALTH_PATH and request.method in ("GET", "HEAD"):
-            return web.json_response(self.health())
-        self.requests += 1
-        attempt = Attempt(request.method, raw_path)
-        if request.headers.get("Expect", "").lower() == "100-continue":
-            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        body = await _read_body(request)
-        if body is None:
-            return web.Response(status=413, body=_error_body("ccprompt proxy: request body too large"),
-                                content_type="application/json")
-        headers = _forwardable(tuple(request.headers.items()))
-        analyzer = self.analyzer
-        analyzer.begin(attempt, headers, body)
-        attempt.t0 = time.monotonic()
-        try:
-            upstream_response = await self._send(request.method, raw_path, headers, body, attempt)
-        except Exception as exc:  # noqa: BLE001 - every failure to reach the upstream is a 502
-            detail = _describe(exc)
-            analyzer.end(attempt, "upstream_unreachable", detail, time.monotonic())
-            return web.Response(status=502, body=_error_body(f"ccprompt proxy: upstream unreachable: {detail}"),
-                                content_type="application/json")
-        return await self._relay(request, upstream_response, attempt)
-
-    async def _send(self, method: str, raw_path: str, headers, body: bytes, attempt: Attempt):
-        url = URL(self.upstream.target(raw_path), encoded=True)
-        current_attempt.set(attempt)
-        for tries_left in (1, 0):
-            attempt.reused = True  # until the connector says it made a new connection
-            try:
-                return await self._session.request(
-                    method, url, headers=CIMultiDict(headers), data=body if body else None,
-                    allow_redirects=False, proxy=self._proxy, skip_auto_headers=NO_AUTO_HEADERS,
-                )
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                # A pooled connection the upstream had just closed: nothing was answered, and
-                # the whole body is still here, so sending it once more is safe.
-                if not (attempt.reused and tries_left):
-                    raise
-        raise AssertionError("unreachable")
-
-    async def _relay(self, request: web.BaseRequest, upstream: aiohttp.ClientResponse,
-                     attempt: Attempt) -> web.StreamResponse:
-        analyzer = self.analyzer
-        monotonic = time.monotonic
-        outcome, detail = "ok", None
-        try:
-            headers = _forwardable(tuple(upstream.headers.items()))
-            analyzer.response(attempt, upstream.status, upstream.reason or "", headers, monotonic())
-            response = _Passthrough(status=upstream.status, reason=upstream.reason)
-            for name, value in headers:
-                response.headers.add(name, value)
-            try:
-                await response.prepare(request)
-            except (ConnectionError, aiohttp.ClientError):
-                outcome = "client_aborted"
-                return response
-            read, write = upstream.content.readany, response.write
-            try:
-                first = upstream.content.read_nowait()  # only what has already arrived
-            except Exception:  # noqa: BLE001 - an upstream error shows again on the first read
-                first = b""
-            if first:
-                analyzer.chunk(attempt, first, monotonic())
-            try:
-                await write(first)  # the headers, with the first chunk when there is one
-            except (ConnectionError, aiohttp.ClientError, RuntimeError):
-                outcome = "client_aborted"
-                return response
-            while True:
-                try:
-                    chunk = await read()
-                except Exception as exc:  # noqa: BLE001
-                    # The upstream broke off mid-body: close the client's connection too, so the
-                    # truncation shows there instead of looking like a complete response.
-                    outcome, detail = "error", f"upstream stream broken: {_describe(exc)}"
-                    if request.transport is not None:
-                        request.transport.close()
-                    return response
-                if not chunk:
-                    break
-                analyzer.chunk(attempt, chunk, monotonic())
-                try:
-                    await write(chunk)
-                except (ConnectionError, aiohttp.ClientError, RuntimeError):
-                    outcome = "client_aborted"
-                    return response
-            try:
-                await response.write_eof()
-            except (ConnectionError, aiohttp.ClientError, RuntimeError):
-                outcome = "client_aborted"
-            return response
-        finally:
-            if outcome == "ok":
-                upstream.release()
-            else:
-                upstream.close()
-            analyzer.end(attempt, outcome, detail, monotonic())
-
-
-async def _read_body(request: web.BaseRequest) -> bytes | None:
-    if not request.body_exists:
-        return b""
-    parts, size = [], 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > MAX_REQUEST_BODY:
-            return None
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 # -- running it ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The proxy's keeper: holds the listening socket and restarts the server process whenever it dies.
 
-Tiny on purpose (standard library only, no aiohttp): it is not the thing that handles
+Tiny on purpose (standard library only, no event loop): it is not the thing that handles
 traffic, so it is not the thing that gets killed. It binds the port once and passes the
 socket to each server it starts, so after a `kill -9` of the server, new connections wait
 in the socket's backlog and are served by the replacement, on the same port.
