@@ -55,6 +55,7 @@ class Exchange:
         self.head = None  # a future: the response head has been relayed
         self.done = None  # a future: (outcome, detail)
         self.reusable = False
+        self.returned = False  # the upstream connection is back in the pool
 
     def request_bytes(self) -> bytes:
         pool = self.server.pool
@@ -117,7 +118,9 @@ class Exchange:
         try:
             outcome, detail = await self.done
         finally:
-            if outcome == "ok" and self.reusable and not self.client.gone:
+            if self.returned:
+                pass
+            elif outcome == "ok" and self.reusable and not self.client.gone:
                 pool.give_back(connection)
             else:
                 connection.exchange = None
@@ -175,6 +178,11 @@ class Exchange:
         if self.framing.done:
             if rest:
                 self.reusable = False
+            if self.reusable and not self.client.gone:
+                # Back in the pool now, not a loop turn later: the client's next request may
+                # already be on its way.
+                self.server.pool.give_back(self.connection)
+                self.returned = True
             self.done.set_result(("ok", None))
 
     def _relay_head(self, status: int, reason: str, headers) -> tuple:
