@@ -27,6 +27,10 @@ HTTP_CAUSES = {
     504: "504 gateway timeout",
     529: "529 overloaded",
 }
+# The verdict's reason when a probe answered but the session's API error was still unresolved:
+# the one complaint a later reply in the session settles. The same words as
+# `verdict.UNRESOLVED_REASON`, kept here so the status line never loads the verdict.
+UNRESOLVED_REASON = "answered, but the transcript's API error is not resolved yet"
 WAITING_FOR = {"dns": "DNS", "tcp": "the connection", "tls": "TLS", "ttfb": "the first byte"}
 
 
@@ -117,6 +121,10 @@ def assess(state: MonitorState | None, scan: TranscriptScan | None = None, now_s
         if reply_s > error_s:
             # A reply newer than every failure: the API answers, whatever the last probe said.
             signal = Signal(status="healthy", source="session")
+    elif (signal.status == "degraded" and signal.source == "probe" and state.reason == UNRESOLVED_REASON
+          and reply_s and scan.read and not scan.unresolved):
+        # The probe answered and its only doubt was the session's error, which a reply has since settled.
+        signal = Signal(status="healthy", source="session")
     waiting = scan.waiting_since_epoch_s
     if waiting and now_s - waiting >= waiting_s and signal.status != "error" and not signal.marker:
         signal.marker = f"⏳ {_age(now_s - waiting)}"

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+# `core.signal` keeps the same words (it must not import this module); a test holds them equal.
+UNRESOLVED_REASON = "answered, but the transcript's API error is not resolved yet"
 MIN_SAMPLES = 4
 MAX_SAMPLES = 48
 RED_TIMEOUT_MS = 2000
@@ -268,7 +270,7 @@ def step(state, result: ProbeResult, knobs: Knobs | None = None):
         status, reason = "healthy", f"{seconds(total)}, usual {seconds(usual)}"
 
     if result.mode == "RED" and result.unresolved_error and status == "healthy":
-        status, reason = "degraded", "answered, but the transcript's API error is not resolved yet"
+        status, reason = "degraded", UNRESOLVED_REASON
 
     admitted = held = False
     if result.mode in BASELINE_MODES and total is not None and not far:

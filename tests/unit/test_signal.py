@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from ccprompt.core import verdict
 from ccprompt.core.model import TranscriptScan
 from ccprompt.core.render import network_segment
-from ccprompt.core.signal import assess, recovered_unconfirmed, waiting_too_long
+from ccprompt.core.signal import UNRESOLVED_REASON, assess, recovered_unconfirmed, waiting_too_long
 from harness.states import as_state, state_json
 
 NOW = 1_795_165_000.0
@@ -63,6 +64,22 @@ def test_an_older_reply_proves_nothing():
     stale = scan(last_reply_epoch_s=NOW - 60)
     assert assess(state, stale, NOW).status == "error"
     assert not recovered_unconfirmed(state, stale)
+
+
+def test_a_probe_doubting_only_the_session_s_error_is_settled_by_the_reply_that_follows():
+    # The RED probe answered while the API recovered, but the session's 529 was still unresolved;
+    # the reply that came a moment later, older than the probe, settles that doubt.
+    document = state_json("degraded", latency=12, epoch_s=NOW - 2, reason=UNRESOLVED_REASON)
+    state = as_state(document)
+    settled = scan(last_reply_epoch_s=NOW - 3, error={"epoch_s": NOW - 20, "code": 529}, unresolved=False)
+    signal = assess(state, settled, NOW)
+    assert (signal.status, signal.source) == ("healthy", "session")
+    still = scan(last_reply_epoch_s=NOW - 60, error={"epoch_s": NOW - 20, "code": 529}, unresolved=True)
+    assert assess(state, still, NOW).status == "degraded"
+    # A probe that was slow is not settled by a reply: the reply proves an answer, not its speed.
+    slow = as_state(state_json("degraded", latency=3000, epoch_s=NOW - 2, reason="3.0s, usual 0.4s"))
+    assert assess(slow, settled, NOW).status == "degraded"
+    assert UNRESOLVED_REASON == verdict.UNRESOLVED_REASON  # the words the verdict writes
 
 
 def test_a_waiting_turn_is_a_marker_not_a_colour():
