@@ -217,13 +217,11 @@ class Exchange:
         self.done.set_result(("error", "upstream stream broken: the upstream closed the connection"))
 
     def client_lost(self) -> None:
+        if self.head is not None and not self.head.done():
+            self.head.set_exception(_Closed())
         if self.done is not None and not self.done.done():
             self.reusable = False
-            if self.head is not None and not self.head.done():
-                self.head.set_exception(_Closed())
             self.done.set_result(("client_aborted", None))
-        elif self.head is not None and not self.head.done():
-            self.head.set_exception(_Closed())
 
     def pause(self) -> None:
         if self.connection is not None and self.connection.transport is not None:

@@ -22,7 +22,6 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_REQUEST_BODY = 64 * 1024 * 1024
 CONNECT_TIMEOUT_S = 10.0
 POOL_KEEPALIVE_S = 30.0
-HIGH_WATER = 256 * 1024
 
 
 class HTTPError(Exception):
@@ -181,7 +180,6 @@ class Connection(asyncio.Protocol):
         self.exchange = None
         self.closed = False
         self.idle_since = 0.0
-        self.spare = b""  # bytes that came while idle: the connection is not reusable then
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -195,8 +193,7 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.exchange is not None:
             self.exchange.upstream_data(data)
-        else:
-            self.spare += data
+        else:  # bytes while idle: the connection's state is unknown, so it is not reused
             self.close()
 
     def eof_received(self):
