@@ -46,9 +46,8 @@ def wait_idle(home: Path) -> None:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    work = Path(tempfile.mkdtemp(prefix="ccprompt-bench-"))
+def render_setup(work: Path):
+    """(launcher, CA, stdin payload) for renders in `work`: the install.sh launcher, a local CA, a full payload."""
     (work / "ca").mkdir()
     exe = work / "ccprompt"
     launcher.write(str(exe), sys.executable)
@@ -56,6 +55,13 @@ def main() -> None:
     payload = json.loads((ROOT / "tests" / "fixtures" / "stdin-full.json").read_text())
     payload["workspace"] = {"current_dir": str(ROOT), "project_dir": str(ROOT)}
     payload["transcript_path"] = str(ROOT / "tests" / "fixtures" / "transcript-ok.jsonl")
+    return exe, ca, payload
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    work = Path(tempfile.mkdtemp(prefix="ccprompt-bench-"))
+    exe, ca, payload = render_setup(work)
     stdin_bytes = json.dumps(payload).encode()
     with FakeAPI(ca) as api:
         env = make_cli_env(work, api.url, api.ca_file)

@@ -25,9 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from harness import FakeAPI, LocalCA, make_cli_env  # noqa: E402
-
-from ccprompt import launcher  # noqa: E402
+from bench_statusline import render_setup  # noqa: E402
+from harness import FakeAPI, make_cli_env  # noqa: E402
 
 
 def instructions(argv, env, stdin_bytes=None) -> int:
@@ -45,15 +44,7 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     work = Path(tempfile.mkdtemp(prefix="ccprompt-bench-"))
-    (work / "ca").mkdir()
-    exe = work / "ccprompt"
-    launcher.write(str(exe), sys.executable)
-    ca = LocalCA.create(work / "ca")
-    payload = json.loads((ROOT / "tests" / "fixtures" / "stdin-full.json").read_text())
-    payload["workspace"] = {"current_dir": str(ROOT), "project_dir": str(ROOT)}
-    transcript = work / "transcript.jsonl"
-    shutil.copy(ROOT / "tests" / "fixtures" / "transcript-ok.jsonl", transcript)
-    payload["transcript_path"] = str(transcript)
+    exe, ca, payload = render_setup(work)
     stdin_bytes = json.dumps(payload).encode()
     with FakeAPI(ca) as api:
         env = make_cli_env(work, api.url, api.ca_file)
