@@ -1,4 +1,4 @@
-"""Median wall time of `ccprompt statusline` against `python -I -c pass` (the interpreter's own start).
+"""Median wall time of `ccprompt statusline` against `python -I -c pass` in a new virtualenv (Python's own start).
 
 Runs the lean launcher that install.sh writes, with this interpreter, against a local TLS
 fake API. Scenarios:
@@ -58,6 +58,13 @@ def render_setup(work: Path):
     return exe, ca, payload
 
 
+def baseline_python(work: Path) -> str:
+    """This interpreter in a new virtualenv, as install.sh makes it (pip included): `python -I -c pass`
+    there is the baseline, not in a test environment whose editable install runs a `.pth` finder."""
+    subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
+    return str(work / "venv" / "bin" / "python")
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     work = Path(tempfile.mkdtemp(prefix="ccprompt-bench-"))
@@ -66,7 +73,7 @@ def main() -> None:
     with FakeAPI(ca) as api:
         env = make_cli_env(work, api.url, api.ca_file)
         home = Path(env["CCPROMPT_HOME"])
-        baseline_argv = [sys.executable, "-I", "-c", "pass"]
+        baseline_argv = [baseline_python(work), "-I", "-c", "pass"]
         bare_argv = [sys.executable, "-I", "-S", "-c", "pass"]  # the interpreter without `site`, for reference
         bare = [timed(bare_argv, env) for _ in range(runs)]
         # Each measured run is paired with a baseline run right before it, so drift in the

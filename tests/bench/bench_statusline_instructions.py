@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from bench_statusline import render_setup  # noqa: E402
+from bench_statusline import baseline_python, render_setup  # noqa: E402
 from harness import FakeAPI, make_cli_env  # noqa: E402
 
 
@@ -50,11 +50,7 @@ def main() -> None:
         env = make_cli_env(work, api.url, api.ca_file)
         subprocess.run([str(exe), "statusline", "--sync"], input=stdin_bytes, env=env, check=True,
                        stdout=subprocess.DEVNULL)
-        # The baseline interpreter is this one in a new virtualenv, as install.sh makes it (pip
-        # included): not this test environment's, where an editable install's `.pth` finder
-        # runs at every start.
-        subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True)
-        base = instructions([str(work / "venv" / "bin" / "python"), "-I", "-c", "pass"], env)
+        base = instructions([baseline_python(work), "-I", "-c", "pass"], env)
         rows = [("steady", env)]
         rows.append(("COLUMNS=120", {**env, "COLUMNS": "120"}))
         rows.append(("shell hooked", {**env, "COLUMNS": "120"}))
