@@ -5,10 +5,9 @@ included; `statusline` goes straight to its module. Whatever fails becomes one l
 stderr and exit 1 or 2; a traceback reaches only debug.log, and only with CCPROMPT_DEBUG set.
 """
 
-from __future__ import annotations
-
-import os
 import sys
+
+from ccprompt.core import oslite
 
 
 def main(argv=None) -> int:
@@ -53,10 +52,10 @@ def report(exc: BaseException) -> int:
         message, code = f"internal error ({type(exc).__name__}: {exc}); CCPROMPT_DEBUG=1 logs the details", 1
     from ccprompt.core.text import redact_secrets
 
-    secrets = [os.environ.get(name, "") for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+    secrets = [oslite.environ().get(name, "") for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
                                                      "CLAUDE_CODE_OAUTH_TOKEN")]
     sys.stderr.write(f"ccprompt: {sanitize(redact_secrets(message, secrets), 400)}\n")
-    if os.environ.get("CCPROMPT_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
+    if oslite.environ().get("CCPROMPT_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
         _log_traceback(exc)
     return code
 

@@ -4,8 +4,6 @@ The one error type lives here, in the package itself, so raising it costs the ho
 extra module; `ccprompt.core.errors` names the same classes.
 """
 
-from __future__ import annotations
-
 
 class CcpromptError(Exception):
     """A failure the user can act on. `exit_code` 1 for a failure, 2 for a usage or config error."""

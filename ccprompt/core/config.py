@@ -9,11 +9,8 @@ A parsed config.toml is cached as JSON in the state directory: tomllib imports `
 friends, which would double the status line's start-up.
 """
 
-from __future__ import annotations
 
-import os
-
-from ccprompt.core import CcpromptError
+from ccprompt.core import CcpromptError, oslite
 from ccprompt.core.paths import CONFIG_CACHE_FILE, Paths
 
 TIMEOUT_CAP_MS = 6000
@@ -128,7 +125,7 @@ class Config:
             raise ConfigError(self.first_problem())
 
     @classmethod
-    def load(cls, paths: Paths | None = None) -> Config:
+    def load(cls, paths: Paths | None = None) -> "Config":
         """Defaults, then config.toml, then environment variables; never raises."""
         paths = paths or Paths()
         config = cls(paths.config_file)
@@ -232,13 +229,13 @@ def _read_toml(paths: Paths) -> dict:
     """The parsed config file through a JSON cache keyed by path, mtime and size."""
     path = paths.config_file
     try:
-        info = os.stat(path)
+        info = oslite.stat(path)
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     key = [path, info.st_mtime_ns, info.st_size]
-    cache_path = os.path.join(paths.state_dir, CONFIG_CACHE_FILE)
+    cache_path = oslite.join(paths.state_dir, CONFIG_CACHE_FILE)
     from ccprompt.core import fastjson, files
 
     try:

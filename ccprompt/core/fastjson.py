@@ -6,8 +6,6 @@ so the status line and the prompt refresh check decode through it directly. Anyt
 fast path cannot handle falls back to the standard decoder.
 """
 
-from __future__ import annotations
-
 _WHITESPACE = " \t\n\r"
 
 

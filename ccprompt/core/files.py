@@ -6,18 +6,21 @@
   another user could write to is refused (`unsafe_dir`).
 - Reads of foreign files (transcripts, `.git/HEAD`, caches) open with `O_NONBLOCK`,
   accept only regular files, and are capped in size, so a FIFO or a device never hangs.
+- Reads of a pipe (the status line's stdin) stop at EOF, 1 MB, 200 ms of silence or 1 s.
 """
 
-from __future__ import annotations
-
-import os
 import time
+
+from ccprompt.core import oslite
 
 TEMP_SUFFIX = ".tmp"
 TEMP_MAX_AGE_S = 60
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+PIPE_LIMIT = 1 << 20
+PIPE_IDLE_S = 0.2
+PIPE_TOTAL_S = 1.0
+_NOFOLLOW = oslite.O_NOFOLLOW
+_NONBLOCK = oslite.O_NONBLOCK
+_CLOEXEC = oslite.O_CLOEXEC
 
 
 def private_dir(path: str) -> str:
@@ -26,19 +29,19 @@ def private_dir(path: str) -> str:
     An existing directory is left as it is: its owner and mode are `unsafe_dir`'s business.
     """
     missing = []
-    probe = os.path.abspath(path)
-    while not os.path.isdir(probe):
+    probe = oslite.abspath(path)
+    while not oslite.isdir(probe):
         missing.append(probe)
-        parent = os.path.dirname(probe)
+        parent = oslite.dirname(probe)
         if parent == probe:
             break
         probe = parent
     for directory in reversed(missing):
         try:
-            os.mkdir(directory, 0o700)
+            oslite.mkdir(directory, 0o700)
         except FileExistsError:
             continue
-        os.chmod(directory, 0o700)  # just created by us: the umask must not widen or narrow it
+        oslite.chmod(directory, 0o700)  # just created by us: the umask must not widen or narrow it
     return path
 
 
@@ -48,16 +51,14 @@ def unsafe_dir(path: str, uid: int | None = None) -> str | None:
     A directory owned by someone else, or writable by group or others, lets another local
     user plant caches that a shell evaluates, or symlinks that redirect our writes.
     """
-    uid = os.getuid() if uid is None else uid
+    uid = oslite.getuid() if uid is None else uid
     try:
-        info = os.stat(path)
+        info = oslite.stat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         return f"cannot check {path}: {exc.strerror}"
-    import stat
-
-    if not stat.S_ISDIR(info.st_mode):
+    if not oslite.S_ISDIR(info.st_mode):
         return f"{path} is not a directory"
     if info.st_uid != uid:
         return f"{path} belongs to another user (uid {info.st_uid})"
@@ -67,8 +68,8 @@ def unsafe_dir(path: str, uid: int | None = None) -> str | None:
 
 
 def _temp_name(path: str) -> str:
-    directory, name = os.path.split(path)
-    return os.path.join(directory or ".", f".{name}.{os.urandom(6).hex()}{TEMP_SUFFIX}")
+    directory, name = oslite.split(path)
+    return oslite.join(directory or ".", f".{name}.{oslite.urandom(6).hex()}{TEMP_SUFFIX}")
 
 
 def encode(text: str) -> bytes:
@@ -83,31 +84,31 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
     full and fsynced, then renamed over the target. Renaming replaces a symlink at `path`
     itself, never its target. On any failure the temp file is removed.
     """
-    directory = os.path.dirname(path) or "."
+    directory = oslite.dirname(path) or "."
     temp = _temp_name(path)
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
+        fd = oslite.open(temp, oslite.O_WRONLY | oslite.O_CREAT | oslite.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
         try:
-            os.fchmod(fd, mode)
+            oslite.fchmod(fd, mode)
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
+                view = view[oslite.write(fd, view):]
+            oslite.fsync(fd)
         finally:
-            os.close(fd)
-        os.replace(temp, path)
+            oslite.close(fd)
+        oslite.replace(temp, path)
     except BaseException:
         try:
-            os.unlink(temp)
+            oslite.unlink(temp)
         except OSError:
             pass
         raise
     try:
-        dir_fd = os.open(directory, os.O_RDONLY)
+        dir_fd = oslite.open(directory, oslite.O_RDONLY)
         try:
-            os.fsync(dir_fd)
+            oslite.fsync(dir_fd)
         finally:
-            os.close(dir_fd)
+            oslite.close(dir_fd)
     except OSError:
         pass
 
@@ -117,17 +118,17 @@ def sweep_temps(directory: str, now_s: float | None = None, max_age_s: float = T
     now_s = time.time() if now_s is None else now_s
     removed = 0
     try:
-        names = os.listdir(directory)
+        names = oslite.listdir(directory)
     except OSError:
         return 0
     for name in names:
         if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
             continue
-        path = os.path.join(directory, name)
+        path = oslite.join(directory, name)
         try:
-            info = os.lstat(path)
-            if info.st_uid == os.getuid() and now_s - info.st_mtime > max_age_s:
-                os.unlink(path)
+            info = oslite.lstat(path)
+            if info.st_uid == oslite.getuid() and now_s - info.st_mtime > max_age_s:
+                oslite.unlink(path)
                 removed += 1
         except OSError:
             continue
@@ -136,11 +137,9 @@ def sweep_temps(directory: str, now_s: float | None = None, max_age_s: float = T
 
 def open_append(path: str) -> int:
     """An O_APPEND descriptor for a regular file of ours; never follows a symlink or blocks on a FIFO."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | _NONBLOCK | _CLOEXEC, 0o600)
-    import stat
-
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
+    fd = oslite.open(path, oslite.O_WRONLY | oslite.O_CREAT | oslite.O_APPEND | _NOFOLLOW | _NONBLOCK | _CLOEXEC, 0o600)
+    if not oslite.S_ISREG(oslite.fstat(fd).st_mode):
+        oslite.close(fd)
         raise OSError(f"{path} is not a regular file")
     return fd
 
@@ -151,15 +150,15 @@ def append_line(path: str, line: bytes, limit_bytes: int) -> None:
     So the file and its one rotated predecessor never hold more than twice the limit.
     """
     try:
-        if os.lstat(path).st_size + len(line) > limit_bytes:
-            os.replace(path, path + ".1")
+        if oslite.lstat(path).st_size + len(line) > limit_bytes:
+            oslite.replace(path, path + ".1")
     except OSError:
         pass
     fd = open_append(path)
     try:
-        os.write(fd, line)
+        oslite.write(fd, line)
     finally:
-        os.close(fd)
+        oslite.close(fd)
 
 
 def append_jsonl(path: str, record: dict, limit_bytes: int) -> None:
@@ -175,22 +174,20 @@ def read_regular(path: str, limit: int) -> bytes:
 
     O_NONBLOCK makes opening a FIFO return at once; fstat then refuses it, and devices.
     """
-    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    fd = oslite.open(path, oslite.O_RDONLY | _NONBLOCK | _CLOEXEC)
     try:
-        import stat
-
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not oslite.S_ISREG(oslite.fstat(fd).st_mode):
             raise OSError(f"{path} is not a regular file")
         return _read_up_to(fd, limit)
     finally:
-        os.close(fd)
+        oslite.close(fd)
 
 
 def _read_up_to(fd: int, limit: int) -> bytes:
     chunks = []
     left = limit
     while left > 0:
-        chunk = os.read(fd, min(left, 1 << 20))
+        chunk = oslite.read(fd, min(left, 1 << 20))
         if not chunk:
             break
         chunks.append(chunk)
@@ -200,18 +197,16 @@ def _read_up_to(fd: int, limit: int) -> bytes:
 
 def read_tail(path: str, limit: int) -> tuple[bytes, bool]:
     """The last `limit` bytes of a regular file, and whether the file is longer than that."""
-    fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    fd = oslite.open(path, oslite.O_RDONLY | _NONBLOCK | _CLOEXEC)
     try:
-        import stat
-
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
+        info = oslite.fstat(fd)
+        if not oslite.S_ISREG(info.st_mode):
             raise OSError(f"{path} is not a regular file")
         start = max(0, info.st_size - limit)
-        os.lseek(fd, start, os.SEEK_SET)
+        oslite.lseek(fd, start, oslite.SEEK_SET)
         return _read_up_to(fd, limit), start > 0
     finally:
-        os.close(fd)
+        oslite.close(fd)
 
 
 class FileLock:
@@ -229,7 +224,7 @@ class FileLock:
         self.fd = None
 
     def _open(self) -> int:
-        return os.open(self.path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _CLOEXEC, 0o600)
+        return oslite.open(self.path, oslite.O_RDWR | oslite.O_CREAT | _NOFOLLOW | _NONBLOCK | _CLOEXEC, 0o600)
 
     def acquire(self, blocking: bool = True, timeout_s: float | None = None) -> bool:
         import fcntl
@@ -242,21 +237,21 @@ class FileLock:
                 break
             except BlockingIOError:
                 if not blocking or (deadline is not None and time.monotonic() >= deadline):
-                    os.close(fd)
+                    oslite.close(fd)
                     return False
                 time.sleep(0.02)
         self.fd = fd
         self._write("held")
         try:
-            os.utime(fd)  # the attempt's time, recorded even when nothing else can be written
+            oslite.utime(fd)  # the attempt's time, recorded even when nothing else can be written
         except (OSError, NotImplementedError, TypeError):
             self.touch()
         return True
 
     def _write(self, word: str) -> None:
-        record = f"{os.getpid()} {word}".ljust(self.RECORD - 1)[: self.RECORD - 1] + "\n"
+        record = f"{oslite.getpid()} {word}".ljust(self.RECORD - 1)[: self.RECORD - 1] + "\n"
         try:
-            os.pwrite(self.fd, record.encode(), 0)
+            oslite.pwrite(self.fd, record.encode(), 0)
         except OSError:
             pass  # a full disk still leaves the lock itself working
 
@@ -270,23 +265,23 @@ class FileLock:
         if self.fd is not None:
             if clear:
                 try:
-                    os.ftruncate(self.fd, 0)
+                    oslite.ftruncate(self.fd, 0)
                 except OSError:
                     pass
-            os.close(self.fd)
+            oslite.close(self.fd)
             self.fd = None
 
     def _record(self) -> list:
         try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+            fd = oslite.open(self.path, oslite.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
         except OSError:
             return []
         try:
-            return os.pread(fd, 64, 0).decode("ascii", "replace").split()
+            return oslite.pread(fd, 64, 0).decode("ascii", "replace").split()
         except OSError:
             return []
         finally:
-            os.close(fd)
+            oslite.close(fd)
 
     def peek(self) -> str:
         """The word the last holder left (`saved`, `unsaved`, …); `` for an empty or missing file."""
@@ -300,7 +295,7 @@ class FileLock:
         if not stamp or not 0 <= now_s - stamp < within_s:
             return False
         try:
-            empty = os.stat(self.path).st_size == 0
+            empty = oslite.stat(self.path).st_size == 0
         except OSError:
             return False
         return empty or self.peek() == "unsaved"
@@ -310,7 +305,7 @@ class FileLock:
         import fcntl
 
         try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+            fd = oslite.open(self.path, oslite.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
         except OSError:
             return None
         try:
@@ -321,13 +316,13 @@ class FileLock:
                 pass
             # The holder writes its pid just after locking; give it a moment if we raced it.
             for _ in range(10):
-                text = os.pread(fd, 32, 0).decode("ascii", "replace").split()
+                text = oslite.pread(fd, 32, 0).decode("ascii", "replace").split()
                 if text and text[0].isdigit():
                     return int(text[0])
                 time.sleep(0.02)
             return 0
         finally:
-            os.close(fd)
+            oslite.close(fd)
 
     def is_free(self) -> bool:
         return self.holder() is None
@@ -335,13 +330,13 @@ class FileLock:
     def touch(self) -> None:
         """Stamp the lock file's mtime: a record that needs no free disk space."""
         try:
-            os.utime(self.path)
+            oslite.utime(self.path)
         except OSError:
             pass
 
     def stamped_at(self) -> float:
         try:
-            return os.stat(self.path).st_mtime
+            return oslite.stat(self.path).st_mtime
         except OSError:
             return 0.0
 
@@ -351,3 +346,68 @@ class FileLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+def read_pipe(fd: int = 0) -> bytes:
+    """Read until EOF, ~200 ms of silence, 1 MB or 1 s in all, whichever comes first."""
+    chunks = []
+    size = _read_ready(fd, chunks)
+    if size < 0:
+        return b"".join(chunks)
+    import select  # a writer still holds the pipe open: wait for it, with timeouts
+
+    deadline = time.monotonic() + PIPE_TOTAL_S
+    while size < PIPE_LIMIT:
+        wait = min(PIPE_IDLE_S, deadline - time.monotonic())
+        if wait <= 0:
+            break
+        try:
+            ready, _, _ = select.select([fd], [], [], wait)
+        except (OSError, ValueError):
+            break
+        if not ready:
+            break
+        try:
+            chunk = oslite.read(fd, min(65536, PIPE_LIMIT - size))
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_ready(fd: int, chunks: list) -> int:
+    """What a pipe already holds, without waiting: the bytes read, or -1 when the read is over.
+
+    Claude Code writes its payload and closes the pipe at once, so by the time Python is up
+    this usually reads it all and meets EOF without `select` (an extension module to load).
+    The pipe is left in blocking mode as it was found; a terminal or a file is not touched.
+    """
+    try:
+        if not oslite.S_ISFIFO(oslite.fstat(fd).st_mode):
+            return 0
+        blocking = oslite.get_blocking(fd)
+        oslite.set_blocking(fd, False)
+    except OSError:
+        return 0
+    size = 0
+    try:
+        while size < PIPE_LIMIT:
+            try:
+                chunk = oslite.read(fd, min(65536, PIPE_LIMIT - size))
+            except BlockingIOError:
+                return size
+            except OSError:
+                return -1
+            if not chunk:
+                return -1
+            chunks.append(chunk)
+            size += len(chunk)
+        return -1
+    finally:
+        try:
+            oslite.set_blocking(fd, blocking)
+        except OSError:
+            pass

@@ -9,8 +9,6 @@ Plain `__slots__` classes, not dataclasses: `import dataclasses` pulls in `re` a
 `inspect`, which the status line cannot afford.
 """
 
-from __future__ import annotations
-
 from ccprompt.core.text import breakdown, number, redact_url
 
 SCHEMA = 1
@@ -167,7 +165,7 @@ class Network(Record):
     __slots__ = _slots(_fields)
 
     @classmethod
-    def from_json(cls, raw) -> Network:
+    def from_json(cls, raw) -> "Network":
         raw = as_dict(raw)
         phases = as_dict(raw.get("phases_ms"))
         reused = as_dict(raw.get("reused"))
@@ -213,7 +211,7 @@ class Windows(Record):
     __slots__ = _slots(_fields)
 
     @classmethod
-    def from_json(cls, raw) -> Windows:
+    def from_json(cls, raw) -> "Windows":
         raw = as_dict(raw)
         cold = raw.get("recent_cold_sessions") if isinstance(raw.get("recent_cold_sessions"), list) else []
         return cls(
@@ -244,7 +242,7 @@ class Passive(Record):
     __slots__ = _slots(_fields)
 
     @classmethod
-    def from_json(cls, raw) -> Passive:
+    def from_json(cls, raw) -> "Passive":
         raw = as_dict(raw)
         outcome = raw.get("outcome")
         return cls(
@@ -281,7 +279,7 @@ class MonitorState(Record):
     __slots__ = _slots(_fields)
 
     @classmethod
-    def from_json(cls, raw) -> MonitorState | None:
+    def from_json(cls, raw) -> "MonitorState | None":
         """The state in a parsed monitoring.json, or None when it is not ours at all."""
         if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
             return None

@@ -5,10 +5,9 @@ read here and nowhere else, so the credential lookup, `install statusline` and d
 all agree on which `settings.json` and which state directory they mean.
 """
 
-from __future__ import annotations
-
-import os
 import sys
+
+from ccprompt.core import oslite
 
 STATE_FILE = "monitoring.json"
 PROMPT_FILE = "prompt"
@@ -22,26 +21,26 @@ CONFIG_CACHE_FILE = "config.cache.json"
 
 
 class Paths:
-    """The files and directories of one environment (os.environ unless given)."""
+    """The files and directories of one environment (the process environment unless given)."""
 
     __slots__ = ("env", "home", "state_dir", "claude_dir", "config_file", "config_home")
 
     def __init__(self, env=None):
-        env = os.environ if env is None else env
+        env = oslite.environ() if env is None else env
         self.env = env
-        self.home = env.get("HOME") or os.path.expanduser("~")
+        self.home = env.get("HOME") or oslite.expanduser("~")
         configured = env.get("CCPROMPT_HOME")
         if configured:
-            self.state_dir = os.path.abspath(self.expand(configured))
+            self.state_dir = oslite.abspath(self.expand(configured))
         else:
-            self.state_dir = os.path.join(self.home, ".claude", "ccprompt")
+            self.state_dir = oslite.join(self.home, ".claude", "ccprompt")
         claude = env.get("CLAUDE_CONFIG_DIR")
-        self.claude_dir = os.path.abspath(self.expand(claude)) if claude else os.path.join(self.home, ".claude")
-        self.config_home = env.get("XDG_CONFIG_HOME") or os.path.join(self.home, ".config")
+        self.claude_dir = oslite.abspath(self.expand(claude)) if claude else oslite.join(self.home, ".claude")
+        self.config_home = env.get("XDG_CONFIG_HOME") or oslite.join(self.home, ".config")
         if env.get("CCPROMPT_CONFIG"):
             self.config_file = self.expand(env["CCPROMPT_CONFIG"])
         else:
-            self.config_file = os.path.join(self.config_home, "ccprompt", "config.toml")
+            self.config_file = oslite.join(self.config_home, "ccprompt", "config.toml")
 
     def expand(self, path: str) -> str:
         """`~` against this environment's HOME, not the process's."""
@@ -50,7 +49,7 @@ class Paths:
         return path
 
     def in_state(self, name: str) -> str:
-        return os.path.join(self.state_dir, name)
+        return oslite.join(self.state_dir, name)
 
     @property
     def state_file(self) -> str:
@@ -95,15 +94,15 @@ class Paths:
     @property
     def claude_settings(self) -> str:
         """Claude Code's user settings: `$CLAUDE_CONFIG_DIR/settings.json`, else `~/.claude/settings.json`."""
-        return os.path.join(self.claude_dir, "settings.json")
+        return oslite.join(self.claude_dir, "settings.json")
 
     def rc_file(self, shell: str) -> str:
         """The rc file a shell's init line belongs in."""
         if shell == "zsh":
-            return os.path.join(self.env.get("ZDOTDIR") or self.home, ".zshrc")
+            return oslite.join(self.env.get("ZDOTDIR") or self.home, ".zshrc")
         if shell == "bash":
-            return os.path.join(self.home, ".bashrc")
-        return os.path.join(self.config_home, "fish", "config.fish")
+            return oslite.join(self.home, ".bashrc")
+        return oslite.join(self.config_home, "fish", "config.fish")
 
 
 def endpoint_key(endpoint: str) -> str:
@@ -129,7 +128,7 @@ def base_endpoint(env) -> str:
 
 def package_parent() -> str:
     """The directory that holds the `ccprompt` package."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return oslite.dirname(oslite.dirname(oslite.dirname(oslite.abspath(__file__))))
 
 
 def executable_words(argv0: str | None = None, env=None) -> list[str]:
@@ -140,20 +139,20 @@ def executable_words(argv0: str | None = None, env=None) -> list[str]:
     because of the current directory or PYTHONPATH (a source checkout), PYTHONPATH is
     set through `env` so the command works from any directory and any environment.
     """
-    env = os.environ if env is None else env
+    env = oslite.environ() if env is None else env
     if argv0 is None:
         argv0 = sys.argv[0] if sys.argv else ""
-    if argv0 and os.path.basename(argv0) == "ccprompt":
-        path = os.path.abspath(argv0)
-        if os.path.isfile(path):
+    if argv0 and oslite.basename(argv0) == "ccprompt":
+        path = oslite.abspath(argv0)
+        if oslite.isfile(path):
             return [path]
     words = [sys.executable or "python3", "-m", "ccprompt"]
     parent = package_parent()
     # Paths that come with the interpreter (site-packages, .pth files) hold for every later
     # run; the current directory and this process's own PYTHONPATH do not.
-    passing = {os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p}
-    lasting = {os.path.abspath(p) for p in sys.path[1:] if p} - passing
+    passing = {oslite.abspath(p) for p in env.get("PYTHONPATH", "").split(oslite.pathsep) if p}
+    lasting = {oslite.abspath(p) for p in sys.path[1:] if p} - passing
     if parent not in lasting:
-        launcher = "/usr/bin/env" if os.path.exists("/usr/bin/env") else "env"
+        launcher = "/usr/bin/env" if oslite.exists("/usr/bin/env") else "env"
         words = [launcher, f"PYTHONPATH={parent}"] + words
     return words

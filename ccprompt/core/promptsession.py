@@ -26,8 +26,6 @@ The status line checks the stamp on every redraw, so importing this module costs
 nothing: the rules load only to write the file or to read it back.
 """
 
-from __future__ import annotations
-
 from ccprompt.core.text import fmt_s, sanitize
 
 MAGIC = "ccprompt-session v1"

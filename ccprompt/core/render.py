@@ -4,8 +4,6 @@ Standard library only and cheap: it runs on every status-line redraw, and the re
 uses it to pre-render the prompt cache.
 """
 
-from __future__ import annotations
-
 from ccprompt.core.model import MonitorState
 from ccprompt.core.signal import Signal, assess
 from ccprompt.core.text import fmt_ms, sanitize

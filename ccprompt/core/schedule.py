@@ -9,8 +9,6 @@ recovery the state has not confirmed yet.
 so every window can be tested without sleeping. Starting the probe is `sources.spawn`'s job.
 """
 
-from __future__ import annotations
-
 from ccprompt.core.model import Decision, MonitorState, TranscriptScan
 from ccprompt.core.signal import recovered_unconfirmed, waiting_too_long
 

@@ -5,8 +5,6 @@ never its content), an optional proxy view of the same session, and `now`, and r
 text or numbers. Reading files is `sources.sessions`' job.
 """
 
-from __future__ import annotations
-
 from ccprompt.core.model import Record
 from ccprompt.core.text import fmt_s
 
@@ -62,7 +60,7 @@ class SessionSummary(Record):
     __slots__ = tuple(name for name, _ in _fields)
 
     @classmethod
-    def from_dict(cls, raw: dict) -> SessionSummary:
+    def from_dict(cls, raw: dict) -> "SessionSummary":
         names = {name for name, _ in cls._fields}
         return cls(**{k: v for k, v in raw.items() if k in names})
 

@@ -9,8 +9,6 @@ A turn waiting on the API longer than `waiting_s` adds a marker (`⏳ 45s`), not
 the probe that the wait triggers decides the colour.
 """
 
-from __future__ import annotations
-
 from ccprompt.core.model import MonitorState, Record, TranscriptScan, _slots
 
 HTTP_CAUSES = {

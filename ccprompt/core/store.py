@@ -4,11 +4,8 @@ Readers never lock and never fail: an unreadable, corrupt or foreign state reads
 None. Writers hold the probe lock (see `sources.recorder`) and replace files atomically.
 """
 
-from __future__ import annotations
 
-import os
-
-from ccprompt.core import fastjson, files
+from ccprompt.core import fastjson, files, oslite
 from ccprompt.core.model import MonitorState
 from ccprompt.core.paths import Paths
 
@@ -50,7 +47,7 @@ def write_state(paths: Paths, state: MonitorState) -> None:
     data = files.encode(json.dumps(state.to_json(), indent=1, ensure_ascii=False))
     if state.endpoint:
         target = paths.endpoint_state_file(state.endpoint)
-        files.private_dir(os.path.dirname(target))
+        files.private_dir(oslite.dirname(target))
         files.atomic_write(target, data)
     files.atomic_write(paths.state_file, data)
     write_prompt_cache(paths, state)
@@ -108,7 +105,7 @@ RATELIMITS_DIR = "ratelimits"
 
 def _ratelimit_file(paths: Paths, session_id: str) -> str:
     safe = "".join(ch for ch in session_id if ch.isalnum() or ch in "-_")[:80]
-    return paths.in_state(os.path.join(RATELIMITS_DIR, f"{safe}.json"))
+    return paths.in_state(oslite.join(RATELIMITS_DIR, f"{safe}.json"))
 
 
 def headroom_of(limits) -> float | None:
@@ -135,7 +132,7 @@ def remember_rate_limits(paths: Paths, session_id, limits) -> None:
     except OSError:
         pass
     try:
-        files.private_dir(os.path.dirname(path))
+        files.private_dir(oslite.dirname(path))
         files.atomic_write(path, record)
     except OSError:
         pass
@@ -148,14 +145,14 @@ def recalled_rate_limits(paths: Paths) -> dict:
     directory = paths.in_state(RATELIMITS_DIR)
     out = {}
     try:
-        names = os.listdir(directory)
+        names = oslite.listdir(directory)
     except OSError:
         return out
     for name in names:
         if not name.endswith(".json"):
             continue
         try:
-            room = number(fastjson.loads(files.read_regular(os.path.join(directory, name), 256)).get("headroom"))
+            room = number(fastjson.loads(files.read_regular(oslite.join(directory, name), 256)).get("headroom"))
         except (OSError, ValueError, AttributeError):
             continue
         if room is not None:

@@ -4,8 +4,6 @@ Anything that came from outside (a server, stdin, a transcript, a file, a branch
 the environment) passes through `sanitize` before it reaches a terminal.
 """
 
-from __future__ import annotations
-
 PHASE_LABELS = (("dns", "DNS"), ("tcp", "TCP"), ("tls", "TLS"), ("ttfb", "TTFB"), ("total", "Total"))
 
 # Invisible or direction-changing characters that could disguise what a line says:

@@ -9,8 +9,6 @@ entry only when a reply block completes; while it retries, it writes nothing. So
 `user` entry with no assistant entry after it is a turn waiting on the API.
 """
 
-from __future__ import annotations
-
 from ccprompt.core import fastjson, files
 from ccprompt.core.model import TranscriptScan
 

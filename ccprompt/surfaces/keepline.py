@@ -64,10 +64,10 @@ def run_theirs(command: str, raw: bytes) -> str:
 
 def main(env=None) -> int:
     """Always a line, always exit 0, like the status line itself."""
-    from ccprompt.surfaces.statusline import read_stdin
+    from ccprompt.core.files import read_pipe
 
     try:
-        raw = read_stdin(0)
+        raw = read_pipe(0)
         command = their_command(env)
         theirs = run_theirs(command, raw) if command else ""
         ours = our_segment(raw, env)

@@ -6,11 +6,7 @@ The status line calls it only once a shell hook exists to read the file (`ccprom
 has run: its cache directory is there). It never raises.
 """
 
-from __future__ import annotations
-
-import os
-
-from ccprompt.core import files, promptsession
+from ccprompt.core import files, oslite, promptsession
 
 
 def update(paths, transcript_path: str, size, tail_kb: int, percent=None) -> bool:
@@ -19,7 +15,7 @@ def update(paths, transcript_path: str, size, tail_kb: int, percent=None) -> boo
     `size` and `percent` are the context window and its use as Claude Code reports them.
     """
     try:
-        key = promptsession.stamp(os.stat(transcript_path), size)
+        key = promptsession.stamp(oslite.stat(transcript_path), size)
         target = paths.prompt_session_file
         try:
             old = files.read_regular(target, 4096).split(b"\n", 2)

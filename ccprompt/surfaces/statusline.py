@@ -4,51 +4,17 @@ This is Claude Code's statusLine command, run on every redraw, so it stays on th
 standard library, never waits on the network, and always prints a line and exits 0.
 """
 
-from __future__ import annotations
-
-import os
 import sys
 import time
 
-from ccprompt.core import fastjson, files, render, store
+from ccprompt.core import fastjson, files, oslite, render, store
 from ccprompt.core.config import Config
 from ccprompt.core.model import MonitorState
 from ccprompt.core.paths import Paths
 from ccprompt.core.text import display_width, number, sanitize
 
-STDIN_LIMIT = 1 << 20
-STDIN_IDLE_S = 0.2
-STDIN_TOTAL_S = 1.0
 DEFAULT_CONTEXT_WINDOW = 200_000
 SEGMENT_COLORS = {"model": "36", "directory": "34", "git": "35", "context": "37", "cost": "37"}
-
-
-def read_stdin(fd: int = 0) -> bytes:
-    """Read until EOF, ~200 ms of silence, 1 MB or 1 s in all, whichever comes first."""
-    import select
-
-    chunks = []
-    size = 0
-    deadline = time.monotonic() + STDIN_TOTAL_S
-    while size < STDIN_LIMIT:
-        wait = min(STDIN_IDLE_S, deadline - time.monotonic())
-        if wait <= 0:
-            break
-        try:
-            ready, _, _ = select.select([fd], [], [], wait)
-        except (OSError, ValueError):
-            break
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, min(65536, STDIN_LIMIT - size))
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 def parse_payload(raw: bytes) -> dict:
@@ -80,7 +46,7 @@ def _read_small(path: str) -> str | None:
 def _owned(path: str) -> bool:
     """Like git's safe.directory: trust a repository only when it is the user's own."""
     try:
-        return os.stat(path).st_uid == os.getuid()
+        return oslite.stat(path).st_uid == oslite.getuid()
     except OSError:
         return False
 
@@ -92,22 +58,22 @@ def git_branch(start) -> str | None:
     """
     if not isinstance(start, str) or not start:
         return None
-    path = os.path.abspath(start)
+    path = oslite.abspath(start)
     for _ in range(64):
-        dot_git = os.path.join(path, ".git")
+        dot_git = oslite.join(path, ".git")
         head = None
-        if os.path.isdir(dot_git):
+        if oslite.isdir(dot_git):
             if not _owned(dot_git):
                 return None
-            head = os.path.join(dot_git, "HEAD")
-        elif os.path.isfile(dot_git):  # a worktree or submodule: `gitdir: <path>`
+            head = oslite.join(dot_git, "HEAD")
+        elif oslite.isfile(dot_git):  # a worktree or submodule: `gitdir: <path>`
             if not _owned(dot_git):
                 return None
             line = _read_small(dot_git)
             if line is None:
                 return None
             if line.startswith("gitdir:"):
-                head = os.path.join(path, line[len("gitdir:"):].strip(), "HEAD")
+                head = oslite.join(path, line[len("gitdir:"):].strip(), "HEAD")
         if head:
             ref = _read_small(head)
             if ref is None:
@@ -116,7 +82,7 @@ def git_branch(start) -> str | None:
                 name = ref[4:].strip()
                 return name[len("refs/heads/"):] if name.startswith("refs/heads/") else name
             return ref[:7] or None  # detached HEAD: show the short hash
-        parent = os.path.dirname(path)
+        parent = oslite.dirname(path)
         if parent == path:
             return None
         path = parent
@@ -142,7 +108,7 @@ def segments(payload: dict, state, scan, style: str, note=None, signal=None) -> 
         out["model"] = sanitize(model, 40)
     directory = _get(payload, "workspace", "current_dir") or payload.get("cwd")
     if isinstance(directory, str) and directory:
-        out["directory"] = sanitize(os.path.basename(directory.rstrip("/")) or directory, 60)
+        out["directory"] = sanitize(oslite.basename(directory.rstrip("/")) or directory, 60)
         branch = git_branch(directory)
         if branch:
             out["git"] = "⎇ " + sanitize(branch, 60)
@@ -284,7 +250,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     debug = bool(config["debug"])
     if debug:  # off, logging costs nothing: not even its import
         from ccprompt.core import debuglog
-    raw = read_stdin(stdin_fd)
+    raw = files.read_pipe(stdin_fd)
     payload = parse_payload(raw)
     now_s = time.time()
     if debug:
@@ -364,7 +330,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     template = config["statusline.format"]
     percent = context_percent(payload, scan)
     levels = session_segments(seg, payload, transcript_path, config, now_s, bool(template), percent)
-    if transcript_path and not unsafe and os.path.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
+    if transcript_path and not unsafe and oslite.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
         from ccprompt.surfaces import sessionfile
 
         sessionfile.update(paths, transcript_path, number(_get(payload, "context_window", "context_window_size")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,29 @@ def test_a_config_file_is_parsed_once_then_read_from_the_cache(cc_env):
     assert "tomllib" in first or "tomli" in first
     again = imported(["statusline"], cc_env, "{}")
     assert not again & {"tomllib", "tomli", "json", "re"}
+
+
+def test_a_steady_render_through_the_launcher_loads_no_os_select_or_future(cc_env, tmp_path):
+    """`os` alone is an eighth of a render: the render path uses `core.oslite` instead."""
+    from ccprompt import launcher
+
+    exe = tmp_path / "bin" / "ccprompt"
+    exe.parent.mkdir()
+    launcher.write(str(exe), sys.executable)
+    payload = json.dumps({"session_id": "lean", "model": {"display_name": "Opus"},
+                          "transcript_path": str(REPO_ROOT / "tests" / "fixtures" / "transcript-ok.jsonl")})
+    first = subprocess.run([str(exe), "statusline", "--sync"], input=payload, env=cc_env, capture_output=True,
+                           text=True, timeout=30)
+    assert first.returncode == 0 and "🟢" in first.stdout, first.stdout + first.stderr
+    read_fd, write_fd = os.pipe()  # the payload is written and the pipe closed before the render starts
+    os.write(write_fd, payload.encode())
+    os.close(write_fd)
+    try:
+        result = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", str(exe), "statusline"],
+                                stdin=read_fd, env=cc_env, capture_output=True, text=True, timeout=30)
+    finally:
+        os.close(read_fd)
+    assert result.returncode == 0 and "🟢" in result.stdout, result.stdout + result.stderr
+    names = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "ccprompt.surfaces.statusline" in names
+    assert not names & {"os", "posixpath", "_collections_abc", "select", "__future__", "json", "re"}, names

@@ -10,7 +10,7 @@ import pytest
 
 from ccprompt.core import promptcache as _promptcache
 from ccprompt.core import render as _render
-from ccprompt.core import store
+from ccprompt.core import oslite, store
 from harness.states import as_state, paths_for
 
 
@@ -224,7 +224,7 @@ def test_a_failed_write_keeps_the_old_file_and_cleans_up(tmp_path, monkeypatch):
     def broken_fsync(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "fsync", broken_fsync)
+    monkeypatch.setattr(oslite, "fsync", broken_fsync)
     with pytest.raises(OSError):
         promptcache.write(home, state(status="error"))
     assert (tmp_path / "prompt").read_text(encoding="utf-8") == old
