@@ -6,7 +6,7 @@
   another user could write to is refused (`unsafe_dir`).
 - Reads of foreign files (transcripts, `.git/HEAD`, caches) open with `O_NONBLOCK`,
   accept only regular files, and are capped in size, so a FIFO or a device never hangs.
-- Reads of a pipe (the status line's stdin) stop at EOF, 1 MB, 200 ms of silence or 1 s.
+- Reads of a pipe or socket (the status line's stdin) stop at EOF, 1 MB, 200 ms of silence or 1 s.
 """
 
 import time
@@ -379,14 +379,16 @@ def read_pipe(fd: int = 0) -> bytes:
 
 
 def _read_ready(fd: int, chunks: list) -> int:
-    """What a pipe already holds, without waiting: the bytes read, or -1 when the read is over.
+    """What a pipe or socket already holds, without waiting: the bytes read, or -1 when the read is over.
 
-    Claude Code writes its payload and closes the pipe at once, so by the time Python is up
-    this usually reads it all and meets EOF without `select` (an extension module to load).
-    The pipe is left in blocking mode as it was found; a terminal or a file is not touched.
+    Claude Code (through Node, which hands its children a socketpair) writes its payload and
+    closes its end at once, so by the time Python is up this reads it all and meets EOF
+    without `select` (an extension module to load). The descriptor is left in blocking mode
+    as it was found; a terminal or a file is not touched.
     """
     try:
-        if not oslite.S_ISFIFO(oslite.fstat(fd).st_mode):
+        mode = oslite.fstat(fd).st_mode
+        if not (oslite.S_ISFIFO(mode) or oslite.S_ISSOCK(mode)):
             return 0
         blocking = oslite.get_blocking(fd)
         oslite.set_blocking(fd, False)

@@ -55,7 +55,7 @@ __all__ = [
     "chmod", "close", "fchmod", "fspath", "fstat", "fsync", "ftruncate", "get_blocking", "getpid", "getuid", "listdir", "lseek",
     "lstat", "mkdir", "open", "pread", "pwrite", "read", "replace", "set_blocking", "stat", "unlink", "urandom", "utime", "write",
     "SEEK_SET", "pathsep", "environ", "join", "split", "dirname", "basename", "abspath", "expanduser",
-    "exists", "isdir", "isfile", "S_ISDIR", "S_ISFIFO", "S_ISREG",
+    "exists", "isdir", "isfile", "S_ISDIR", "S_ISFIFO", "S_ISREG", "S_ISSOCK",
 ]
 
 SEEK_SET = 0
@@ -64,6 +64,7 @@ _S_IFMT = 0o170000
 _S_IFDIR = 0o040000
 _S_IFREG = 0o100000
 _S_IFIFO = 0o010000
+_S_IFSOCK = 0o140000
 _snapshot: dict | None = None
 
 
@@ -152,6 +153,10 @@ def S_ISREG(mode: int) -> bool:  # noqa: N802
 
 def S_ISFIFO(mode: int) -> bool:  # noqa: N802
     return mode & _S_IFMT == _S_IFIFO
+
+
+def S_ISSOCK(mode: int) -> bool:  # noqa: N802
+    return mode & _S_IFMT == _S_IFSOCK
 
 
 def _mode(path):

@@ -49,6 +49,10 @@ def test_kinds_of_file(tmp_path):
     assert [oslite.S_ISREG(m) for m in modes.values()] == [True, False, False]
     assert [oslite.S_ISDIR(m) for m in modes.values()] == [False, True, False]
     assert [oslite.S_ISFIFO(m) for m in modes.values()] == [False, False, True]
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        assert oslite.S_ISSOCK(os.fstat(sock.fileno()).st_mode) and not oslite.S_ISSOCK(modes["p"])
 
 
 def test_environ_is_os_environ_once_os_is_loaded(monkeypatch):

@@ -28,6 +28,19 @@ def test_a_closed_pipe_is_read_whole_and_left_blocking():
         os.close(read_fd)
 
 
+def test_a_socketpair_as_node_hands_it_over_is_read_whole_and_left_blocking():
+    import socket
+
+    ours, theirs = socket.socketpair()
+    theirs.sendall(b'{"session_id": "s"}')
+    theirs.close()
+    try:
+        assert files.read_pipe(ours.fileno()) == b'{"session_id": "s"}'
+        assert os.get_blocking(ours.fileno())
+    finally:
+        ours.close()
+
+
 def test_a_writer_that_lingers_is_waited_for_and_its_later_bytes_kept():
     read_fd, write_fd = pipe_with(b"first ", close=False)
 
