@@ -23,6 +23,10 @@ from posix import (
     O_RDWR,
     O_TRUNC,
     O_WRONLY,
+    W_OK,
+    POSIX_SPAWN_CLOSE,
+    POSIX_SPAWN_OPEN,
+    access,
     chmod,
     close,
     fchmod,
@@ -38,12 +42,14 @@ from posix import (
     lstat,
     mkdir,
     open,
+    posix_spawn,
     pread,
     pwrite,
     read,
     replace,
     set_blocking,
     stat,
+    statvfs,
     unlink,
     urandom,
     utime,
@@ -51,11 +57,13 @@ from posix import (
 )
 
 __all__ = [
-    "O_APPEND", "O_CLOEXEC", "O_CREAT", "O_EXCL", "O_NOFOLLOW", "O_NONBLOCK", "O_RDONLY", "O_RDWR", "O_TRUNC", "O_WRONLY",
-    "chmod", "close", "fchmod", "fspath", "fstat", "fsync", "ftruncate", "get_blocking", "getpid", "getuid", "listdir", "lseek",
-    "lstat", "mkdir", "open", "pread", "pwrite", "read", "replace", "set_blocking", "stat", "unlink", "urandom", "utime", "write",
-    "SEEK_SET", "pathsep", "environ", "join", "split", "dirname", "basename", "abspath", "expanduser",
-    "exists", "isdir", "isfile", "S_ISDIR", "S_ISFIFO", "S_ISREG", "S_ISSOCK",
+    "O_APPEND", "O_CLOEXEC", "O_CREAT", "O_EXCL", "O_NOFOLLOW", "O_NONBLOCK", "O_RDONLY", "O_RDWR",
+    "O_TRUNC", "O_WRONLY", "W_OK", "access", "statvfs", "POSIX_SPAWN_CLOSE", "POSIX_SPAWN_OPEN", "posix_spawn", "chmod", "close",
+    "fchmod", "fspath", "fstat", "fsync", "ftruncate", "get_blocking", "getpid", "getuid", "listdir",
+    "lseek", "lstat", "mkdir", "open", "pread", "pwrite", "read", "replace", "set_blocking", "stat",
+    "unlink", "urandom", "utime", "write", "SEEK_SET", "pathsep", "environ", "join", "split", "dirname",
+    "basename", "abspath", "expanduser", "exists", "isdir", "isfile", "S_ISDIR", "S_ISFIFO", "S_ISREG",
+    "S_ISSOCK",
 ]
 
 SEEK_SET = 0

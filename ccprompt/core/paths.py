@@ -126,6 +126,11 @@ def base_endpoint(env) -> str:
     return redact_url(base.rstrip("/") + "/v1/messages")
 
 
+def inside_claude_code(env) -> bool:
+    """This process runs under Claude Code (the status line, a hook, its Bash tool), in its environment."""
+    return env.get("CLAUDECODE") == "1"
+
+
 def package_parent() -> str:
     """The directory that holds the `ccprompt` package."""
     return oslite.dirname(oslite.dirname(oslite.dirname(oslite.abspath(__file__))))

@@ -156,9 +156,17 @@ def _settings_values(path: str) -> dict:
 
 
 def resolve(paths: Paths | None = None) -> Credential:
-    """Find the credential and base URL: environment, then shell rc files, then settings."""
+    """Find the credential and base URL: environment, then shell rc files, then settings.
+
+    Inside Claude Code (CLAUDECODE=1) the environment already holds its settings' `env`, and
+    its ANTHROPIC_BASE_URL, or the default without one, is the URL Claude Code itself uses:
+    an rc file's URL is not looked for there.
+    """
+    from ccprompt.core.paths import inside_claude_code
+
     paths = paths or Paths()
     env = paths.env
+    env_only_url = inside_claude_code(env)
     sources = (
         ("environment", lambda: {k: env[k] for k in WANTED if env.get(k)}),
         ("shell", lambda: _rc_values(paths.home)),
@@ -174,7 +182,7 @@ def resolve(paths: Paths | None = None) -> Credential:
                 if values.get(var):
                     kind, variable, secret, source = KIND_BY_VAR[var], var, values[var], name
                     break
-        if base_url is None and values.get("ANTHROPIC_BASE_URL"):
+        if base_url is None and values.get("ANTHROPIC_BASE_URL") and (name == "environment" or not env_only_url):
             base_url, base_source = values["ANTHROPIC_BASE_URL"].strip(), name
         if secret is not None and base_url is not None:
             break

@@ -1,9 +1,6 @@
 """Starting a probe in the background: `ccprompt refresh` detached, the credential only in the environment."""
 
-from __future__ import annotations
-
-import os
-
+from ccprompt.core import oslite
 from ccprompt.core.paths import executable_words
 
 
@@ -26,16 +23,16 @@ def spawn(argv: list, env=None) -> int:
 
     Returns the pid, or 0 when it could not be started.
     """
-    devnull = os.devnull
+    devnull = "/dev/null"
     actions = [
-        (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+        (oslite.POSIX_SPAWN_OPEN, 0, devnull, oslite.O_RDONLY, 0),
+        (oslite.POSIX_SPAWN_OPEN, 1, devnull, oslite.O_WRONLY, 0),
+        (oslite.POSIX_SPAWN_OPEN, 2, devnull, oslite.O_WRONLY, 0),
     ]
     # posix_spawn has no close_fds: close every inherited descriptor above stderr.
-    actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _open_fds() if fd > 2]
+    actions += [(oslite.POSIX_SPAWN_CLOSE, fd) for fd in _open_fds() if fd > 2]
     try:
-        return os.posix_spawn(argv[0], argv, os.environ if env is None else env, file_actions=actions,
+        return oslite.posix_spawn(argv[0], argv, oslite.environ() if env is None else env, file_actions=actions,
                               setsid=True)
     except (OSError, AttributeError, TypeError, ValueError):
         return 0
@@ -44,7 +41,7 @@ def spawn(argv: list, env=None) -> int:
 def _open_fds() -> list:
     for directory in ("/proc/self/fd", "/dev/fd"):
         try:
-            return sorted(int(name) for name in os.listdir(directory) if name.isdigit())
+            return sorted(int(name) for name in oslite.listdir(directory) if name.isdigit())
         except OSError:
             continue
     return []

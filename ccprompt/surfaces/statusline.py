@@ -218,13 +218,14 @@ def _padding(paths) -> int:
 def session_endpoint(paths: Paths) -> str:
     """The endpoint this session's state is kept under.
 
-    With ANTHROPIC_BASE_URL in the environment (Claude Code hands the status line its own,
-    settings included) that is the answer, the same one the probe's credential lookup gives,
-    and nothing else need be read; without it, the lookup decides (shell rc files, settings).
+    Claude Code hands the status line its own environment, settings included, and marks it
+    with CLAUDECODE=1: there ANTHROPIC_BASE_URL, or the API's own URL without it, is what
+    Claude Code talks to, the same answer the probe's credential lookup gives (it reads no
+    further either), and nothing need be read. Elsewhere the lookup decides (rc files, settings).
     """
-    from ccprompt.core.paths import base_endpoint
+    from ccprompt.core.paths import base_endpoint, inside_claude_code
 
-    if paths.env.get("ANTHROPIC_BASE_URL"):
+    if paths.env.get("ANTHROPIC_BASE_URL") or inside_claude_code(paths.env):
         return base_endpoint(paths.env)
     from ccprompt.sources import credentials
 

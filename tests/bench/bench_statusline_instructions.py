@@ -7,6 +7,8 @@ on a fresh state with nothing due, in three setups:
   steady          the default layout, COLUMNS unset
   COLUMNS=120     as Claude Code runs it
   shell hooked    `ccprompt init` has run, so the session file is checked on each render
+  API's own URL   as Claude Code runs it for most users: CLAUDECODE=1 and no ANTHROPIC_BASE_URL
+                  (the state for https://api.anthropic.com is seeded from the local one's)
 Usage: .venv/bin/python tests/bench/bench_statusline_instructions.py   (needs valgrind)
 """
 
@@ -40,6 +42,21 @@ def instructions(argv, env, stdin_bytes=None) -> int:
         os.unlink(out) if os.path.exists(out) else None
 
 
+def default_endpoint_env(env: dict) -> dict:
+    """Claude Code's environment without ANTHROPIC_BASE_URL, and a fresh healthy state for the API's URL."""
+    from ccprompt.core.paths import Paths
+
+    inside = {k: v for k, v in env.items() if k != "ANTHROPIC_BASE_URL"}
+    inside.update(CLAUDECODE="1", COLUMNS="120")
+    paths = Paths(inside)
+    state = json.loads(Path(paths.endpoint_state_file(env["ANTHROPIC_BASE_URL"].rstrip("/") + "/v1/messages"))
+                       .read_text())
+    state["api_config"]["endpoint"] = "https://api.anthropic.com/v1/messages"
+    for target in (paths.endpoint_state_file(state["api_config"]["endpoint"]), paths.state_file):
+        Path(target).write_text(json.dumps(state))
+    return inside
+
+
 def main() -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
@@ -54,13 +71,14 @@ def main() -> None:
         rows = [("steady", env)]
         rows.append(("COLUMNS=120", {**env, "COLUMNS": "120"}))
         rows.append(("shell hooked", {**env, "COLUMNS": "120"}))
+        rows.append(("API's own URL", default_endpoint_env(env)))
         for name, run_env in rows:
             if name == "shell hooked":
                 subprocess.run([str(exe), "init", "bash"], env=env, check=True, stdout=subprocess.DEVNULL)
                 subprocess.run([str(exe), "statusline"], input=stdin_bytes, env=run_env, check=True,
                                stdout=subprocess.DEVNULL)  # writes the session file once
             count = instructions([str(exe), "statusline"], run_env, stdin_bytes)
-            print(f"{name:<13} {count / 1e6:6.1f} M instructions   python -I -c pass {base / 1e6:5.1f} M"
+            print(f"{name:<14} {count / 1e6:6.1f} M instructions   python -I -c pass {base / 1e6:5.1f} M"
                   f"   ratio {count / base:.2f}x")
 
 

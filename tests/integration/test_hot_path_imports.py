@@ -81,3 +81,18 @@ def test_a_steady_render_through_the_launcher_loads_no_os_select_or_future(cc_en
     names = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "ccprompt.surfaces.statusline" in names
     assert not names & {"os", "posixpath", "_collections_abc", "select", "__future__", "json", "re"}, names
+
+
+def test_inside_claude_code_the_render_reads_no_credentials(cc_env):
+    """Claude Code's environment says which endpoint it uses: no rc file or settings.json is read per render."""
+    env = {k: v for k, v in cc_env.items() if k != "ANTHROPIC_BASE_URL"}
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", "statusline"], input="{}",
+                            env={**env, "CLAUDECODE": "1"}, cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=30)
+    names = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert result.returncode == 0 and "ccprompt.surfaces.statusline" in names
+    assert "ccprompt.sources.credentials" not in names
+    # Control: run by hand, without Claude Code's environment, the lookup does run.
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", "statusline"], input="{}",
+                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+    assert "ccprompt.sources.credentials" in result.stderr

@@ -396,3 +396,26 @@ def test_refresh_runs_the_scheduler_once(env, fake_api, run_cli):
     assert fake_api.request_count == 1
     quiet = run_cli("refresh", env=env)
     assert quiet.returncode == 0 and quiet.stdout == ""
+
+
+def test_inside_claude_code_the_endpoint_is_the_one_claude_code_uses(env, fake_api):
+    """CLAUDECODE=1 and no ANTHROPIC_BASE_URL: Claude Code talks to the API's own URL, so the state
+    and the probe are for that one, not for a URL an rc file exports (which Claude Code never saw)."""
+    from ccprompt.core.paths import Paths
+
+    home = Path(env["HOME"])
+    (home / ".bashrc").write_text(f"export ANTHROPIC_BASE_URL={fake_api.url}\n")
+    inside = {k: v for k, v in env.items() if k != "ANTHROPIC_BASE_URL"}
+    inside["CLAUDECODE"] = "1"
+    paths = Paths(inside)
+    result = statusline(inside, payload(session_id="inside"), extra_args=("--sync",), timeout=30)
+    assert result.returncode == 0 and result.stdout.strip(), result.stderr
+    assert Path(paths.endpoint_state_file("https://api.anthropic.com/v1/messages")).exists()
+    assert not Path(paths.endpoint_state_file(f"{fake_api.url}/v1/messages")).exists()
+    assert fake_api.requests == []
+    # Run by hand in a shell, the same setup follows the rc file, as `ccprompt probe` does.
+    outside = {k: v for k, v in inside.items() if k != "CLAUDECODE"}
+    result = statusline(outside, payload(session_id="outside"), extra_args=("--sync",), timeout=30)
+    assert "🟢" in result.stdout, result.stdout + result.stderr
+    assert Path(paths.endpoint_state_file(f"{fake_api.url}/v1/messages")).exists()
+    assert len(fake_api.wait_for_requests(1)) >= 1

@@ -102,3 +102,15 @@ def test_sanitize_drops_c1_bidi_and_zero_width_characters():
     assert sanitize("lone \ud800 surrogate") == "lone  surrogate"
     assert sanitize("\x1bPdevice control\x1b\\after") == "after"
     assert sanitize("osc52 \x1b]52;c;aGVsbG8=\x07done") == "osc52 done"
+
+
+def test_inside_claude_code_the_base_url_is_the_environments_or_the_default(tmp_path):
+    (tmp_path / ".bashrc").write_text("export ANTHROPIC_BASE_URL=https://gateway.example\n"
+                                      "export ANTHROPIC_API_KEY=sk-from-bashrc\n")
+    outside = resolve({}, str(tmp_path))
+    assert (outside.base_url, outside.base_url_source) == ("https://gateway.example", "shell")
+    inside = resolve({"CLAUDECODE": "1"}, str(tmp_path))
+    assert (inside.base_url, inside.base_url_source) == (credentials.DEFAULT_BASE_URL, "default")
+    assert inside.source == "shell" and inside.auth_headers() == ["x-api-key: sk-from-bashrc"]
+    ours = resolve({"CLAUDECODE": "1", "ANTHROPIC_BASE_URL": "https://ours.example"}, str(tmp_path))
+    assert (ours.base_url, ours.base_url_source) == ("https://ours.example", "environment")
