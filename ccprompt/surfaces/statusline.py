@@ -165,13 +165,13 @@ def compose(seg: dict, names, status: str, separator: str, color: bool, levels=N
     return separator.join(parts)
 
 
-def session_segments(seg: dict, payload: dict, transcript_path, config, now_s: float, template: bool,
+def session_segments(seg: dict, size, transcript_path, config, now_s: float, template: bool,
                      context_pct=None) -> dict:
     """Add the `cache` and `session` segments when the layout (or a format) asks for them, and
     the turns-to-compact estimate to `context` once the context is past 80% of the window.
 
     They need the session's own summary, so nothing is read unless they are shown.
-    Returns their colours by level.
+    `size` is the context window Claude Code reports. Returns their colours by level.
     """
     wanted = {"cache", "session"} & set(config["statusline.segments"])
     near = "context" in seg and context_pct is not None and context_pct >= 80
@@ -180,7 +180,6 @@ def session_segments(seg: dict, payload: dict, transcript_path, config, now_s: f
     from ccprompt.core import session_rules
     from ccprompt.sources.sessions.index import summary_of
 
-    size = number(_get(payload, "context_window", "context_window_size"))
     values = session_rules.segments(summary_of(transcript_path, config["jsonl_tail_kb"]), now_s, size=size)
     levels = {}
     for name in ("cache", "session"):
@@ -330,12 +329,12 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     seg = segments(payload, state, scan, style, note, signal)
     template = config["statusline.format"]
     percent = context_percent(payload, scan)
-    levels = session_segments(seg, payload, transcript_path, config, now_s, bool(template), percent)
+    window = number(_get(payload, "context_window", "context_window_size"))
+    levels = session_segments(seg, window, transcript_path, config, now_s, bool(template), percent)
     if transcript_path and not unsafe and oslite.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
         from ccprompt.surfaces import sessionfile
 
-        sessionfile.update(paths, transcript_path, number(_get(payload, "context_window", "context_window_size")),
-                           config["jsonl_tail_kb"], percent)
+        sessionfile.update(paths, transcript_path, window, config["jsonl_tail_kb"], percent)
     if segment:
         text = compose(seg, [segment] if segment in seg else [], render.status_of(state, signal), "",
                        render.use_color(paths.env))
