@@ -349,67 +349,60 @@ class FileLock:
 
 
 def read_pipe(fd: int = 0) -> bytes:
-    """Read until EOF, ~200 ms of silence, 1 MB or 1 s in all, whichever comes first."""
-    chunks = []
-    size = _read_ready(fd, chunks)
-    if size < 0:
-        return b"".join(chunks)
-    import select  # a writer still holds the pipe open: wait for it, with timeouts
-
-    deadline = time.monotonic() + PIPE_TOTAL_S
-    while size < PIPE_LIMIT:
-        wait = min(PIPE_IDLE_S, deadline - time.monotonic())
-        if wait <= 0:
-            break
-        try:
-            ready, _, _ = select.select([fd], [], [], wait)
-        except (OSError, ValueError):
-            break
-        if not ready:
-            break
-        try:
-            chunk = oslite.read(fd, min(65536, PIPE_LIMIT - size))
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _read_ready(fd: int, chunks: list) -> int:
-    """What a pipe or socket already holds, without waiting: the bytes read, or -1 when the read is over.
+    """Read until EOF, ~200 ms of silence, 1 MB or 1 s in all, whichever comes first.
 
     Claude Code (through Node, which hands its children a socketpair) writes its payload and
-    closes its end at once, so by the time Python is up this reads it all and meets EOF
-    without `select` (an extension module to load). The descriptor is left in blocking mode
-    as it was found; a terminal or a file is not touched.
+    closes its end at once, so a pipe or socket is first read without waiting: by the time
+    Python is up that usually meets EOF, and `select` (an extension module to load) is
+    needed only when a writer still holds it open. The descriptor is left in blocking mode
+    as it was found; a terminal or a file is waited on with `select` from the start.
     """
-    try:
-        mode = oslite.fstat(fd).st_mode
-        if not (oslite.S_ISFIFO(mode) or oslite.S_ISSOCK(mode)):
-            return 0
-        blocking = oslite.get_blocking(fd)
-        oslite.set_blocking(fd, False)
-    except OSError:
-        return 0
-    size = 0
+    chunks, size = [], 0
+    deadline = time.monotonic() + PIPE_TOTAL_S
+    was_blocking = _unblock(fd)
+    waiting = was_blocking is None
+    wait_readable = None
     try:
         while size < PIPE_LIMIT:
+            if waiting:
+                wait = min(PIPE_IDLE_S, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+                if wait_readable is None:
+                    from select import select as wait_readable
+                try:
+                    if not wait_readable([fd], [], [], wait)[0]:
+                        break
+                except (OSError, ValueError):
+                    break
             try:
                 chunk = oslite.read(fd, min(65536, PIPE_LIMIT - size))
             except BlockingIOError:
-                return size
+                waiting = True  # the writer is still there
+                continue
             except OSError:
-                return -1
+                break
             if not chunk:
-                return -1
+                break
             chunks.append(chunk)
             size += len(chunk)
-        return -1
     finally:
-        try:
-            oslite.set_blocking(fd, blocking)
-        except OSError:
-            pass
+        if was_blocking is not None:
+            try:
+                oslite.set_blocking(fd, was_blocking)
+            except OSError:
+                pass
+    return b"".join(chunks)
+
+
+def _unblock(fd: int):
+    """Put a pipe or socket in non-blocking mode; its former mode, or None for anything else."""
+    try:
+        mode = oslite.fstat(fd).st_mode
+        if not (oslite.S_ISFIFO(mode) or oslite.S_ISSOCK(mode)):
+            return None
+        blocking = oslite.get_blocking(fd)
+        oslite.set_blocking(fd, False)
+        return blocking
+    except OSError:
+        return None
