@@ -13,16 +13,21 @@ from harness import REPO_ROOT
 HEAVY = ("typer", "click", "rich", "jinja2", "pycurl", "shellingham")
 
 
-def imported(args, env, stdin="") -> set:
+def import_order(stderr: str) -> list:
+    """Module names in the order `-X importtime` reports them."""
+    return [line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()
+            if line.startswith("import time:") and "|" in line]
+
+
+def imported(args, env, stdin="", full=False) -> set:
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", *args], input=stdin, env=env,
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr[-500:]
-    order = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
-             if line.startswith("import time:") and "|" in line]
+    order = import_order(result.stderr)
     # Only what ccprompt brings in: site start-up (an editable install's finder imports `re`,
     # for one) happens before the package's own first line.
     start = order.index("ccprompt")
-    return {name.split(".")[0] for name in order[start:]}
+    return {name if full else name.split(".")[0] for name in order[start:]}
 
 
 def test_statusline_render_imports_nothing_heavy(cc_env):
@@ -78,7 +83,7 @@ def test_a_steady_render_through_the_launcher_loads_no_os_select_or_future(cc_en
     finally:
         os.close(read_fd)
     assert result.returncode == 0 and "🟢" in result.stdout, result.stdout + result.stderr
-    names = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    names = set(import_order(result.stderr))
     assert "ccprompt.surfaces.statusline" in names
     assert not names & {"os", "posixpath", "_collections_abc", "select", "__future__", "json", "re"}, names
 
@@ -86,13 +91,8 @@ def test_a_steady_render_through_the_launcher_loads_no_os_select_or_future(cc_en
 def test_inside_claude_code_the_render_reads_no_credentials(cc_env):
     """Claude Code's environment says which endpoint it uses: no rc file or settings.json is read per render."""
     env = {k: v for k, v in cc_env.items() if k != "ANTHROPIC_BASE_URL"}
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", "statusline"], input="{}",
-                            env={**env, "CLAUDECODE": "1"}, cwd=REPO_ROOT, capture_output=True, text=True,
-                            timeout=30)
-    names = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert result.returncode == 0 and "ccprompt.surfaces.statusline" in names
+    names = imported(["statusline"], {**env, "CLAUDECODE": "1"}, "{}", full=True)
+    assert "ccprompt.surfaces.statusline" in names
     assert "ccprompt.sources.credentials" not in names
     # Control: run by hand, without Claude Code's environment, the lookup does run.
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", "statusline"], input="{}",
-                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
-    assert "ccprompt.sources.credentials" in result.stderr
+    assert "ccprompt.sources.credentials" in imported(["statusline"], env, "{}", full=True)
