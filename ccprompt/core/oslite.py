@@ -57,13 +57,13 @@ from posix import (
 )
 
 __all__ = [
-    "O_APPEND", "O_CLOEXEC", "O_CREAT", "O_EXCL", "O_NOFOLLOW", "O_NONBLOCK", "O_RDONLY", "O_RDWR",
-    "O_TRUNC", "O_WRONLY", "W_OK", "access", "statvfs", "POSIX_SPAWN_CLOSE", "POSIX_SPAWN_OPEN", "posix_spawn", "chmod", "close",
-    "fchmod", "fspath", "fstat", "fsync", "ftruncate", "get_blocking", "getpid", "getuid", "listdir",
-    "lseek", "lstat", "mkdir", "open", "pread", "pwrite", "read", "replace", "set_blocking", "stat",
-    "unlink", "urandom", "utime", "write", "SEEK_SET", "pathsep", "environ", "join", "split", "dirname",
-    "basename", "abspath", "expanduser", "exists", "isdir", "isfile", "S_ISDIR", "S_ISFIFO", "S_ISREG",
-    "S_ISSOCK",
+    "O_APPEND", "O_CLOEXEC", "O_CREAT", "O_EXCL", "O_NOFOLLOW", "O_NONBLOCK", "O_RDONLY", "O_RDWR", "O_TRUNC",
+    "O_WRONLY", "POSIX_SPAWN_CLOSE", "POSIX_SPAWN_OPEN", "SEEK_SET", "S_ISDIR", "S_ISFIFO", "S_ISREG",
+    "S_ISSOCK", "W_OK",
+    "abspath", "access", "basename", "chmod", "close", "dirname", "environ", "exists", "expanduser", "fchmod",
+    "fspath", "fstat", "fsync", "ftruncate", "get_blocking", "getpid", "getuid", "isdir", "isfile", "join",
+    "listdir", "lseek", "lstat", "mkdir", "open", "pathsep", "posix_spawn", "pread", "pwrite", "read",
+    "replace", "set_blocking", "split", "stat", "statvfs", "unlink", "urandom", "utime", "write",
 ]
 
 SEEK_SET = 0
