@@ -118,6 +118,11 @@ def attempts(home: Path) -> list:
     return [e for e in events if e.get("kind") == "attempt"]
 
 
+def relayed(home: Path) -> set:
+    """The request ids of the real requests whose exchange the proxy has finished and recorded."""
+    return {e.get("request_id") for e in attempts(home) if not e.get("probe")}
+
+
 def test_replies_arrive_intact_and_every_request_is_recorded_without_the_key(start_proxied, sse_api,
                                                                                report_timing):
     cc = start_proxied()
@@ -200,8 +205,17 @@ def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_prox
     if when == "mid-stream":  # the turn's stream is open, through the server, when it dies
         sse_api.set_mode("stall", seconds=20, scope="main")
         sent = cc.send_prompt("Reply with the single word pong, again.")
-        sse_api.wait_for(lambda r: r.is_claude_code and any(n == "stall_start" for n, _ in r.notes), 30)
+        stalled = sse_api.wait_for(lambda r: r.is_claude_code and any(n == "stall_start" for n, _ in r.notes), 30)
         sse_api.set_mode("ok")
+        # The turn's title request runs beside it; wait until the proxy has passed its reply on,
+        # so that the stalled stream is the one the kill breaks.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            siblings = {r.request_id for r in sse_api.claude_requests()[before:] if r.number != stalled.number}
+            if siblings and siblings <= relayed(cc.ccprompt_home):
+                break
+            time.sleep(0.02)
+    done_before = relayed(cc.ccprompt_home)
     killed = cc.timeline.mark("server killed")
     os.kill(victim, signal.SIGKILL)
     restarted = None
@@ -218,7 +232,8 @@ def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_prox
         sent = cc.send_prompt("Reply with the single word pong, again.")
     reply = cc.wait_for_screen(lambda s: reply_count(s) >= 2, 60, "the reply after the kill")
     after = sse_api.claude_requests()[before:]
-    in_flight = [r for r in after if r.mono < killed and (r.done_mono is None or r.done_mono > killed)]
+    # In flight: sent before the kill, and its reply not yet passed on whole by the proxy.
+    in_flight = [r for r in after if r.mono < killed and r.request_id not in done_before]
     again = [r for r in retried(after) if r.mono >= killed]  # a repeat sent before the kill is not its cost
     report_timing(f"proxy server kill -9 {when}", seconds_kill_to_healthy=round(restarted - killed, 2),
                   bound_s=RESTART_BOUND_S, seconds_prompt_to_reply=round(reply.mono - sent, 2),
