@@ -293,6 +293,47 @@ def test_a_client_that_hangs_up_is_recorded_as_aborted(upstream, events_file):
     assert recorded[0]["outcome"] == "client_aborted"
 
 
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_the_proxy_is_busy_exactly_while_a_request_waits_for_its_first_byte(upstream, events_file):
+    upstream.script(Script(chunks=message_stream(), stall_after=0, stall_s=0.5), Script(chunks=message_stream()))
+    with proxy_for(upstream, events_file) as proxy:
+        server = proxy.server
+        assert not server.busy()
+        got = {}
+        client = threading.Thread(target=lambda: got.update(first=post(proxy)))
+        client.start()
+        assert wait_until(server.busy), "no request was counted as waiting for its first byte"
+        client.join(10)
+        assert got["first"].body == b"".join(message_stream())
+        assert server.waiting == 0
+        assert post(proxy).status == 200 and server.waiting == 0
+        attempts(events_file, 2)
+
+
+def test_a_request_that_ends_without_a_first_byte_is_no_longer_waiting(upstream, events_file):
+    upstream.script(Script(chunks=message_stream(), stall_after=0, stall_s=2))
+    with proxy_for(upstream, events_file) as proxy:
+        conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+        conn.request("POST", "/v1/messages?beta=true", body=BODY, headers=dict(CLIENT_HEADERS))
+        conn.getresponse()  # the head has come; the body has not
+        assert proxy.server.waiting == 1
+        conn.sock.close()
+        conn.close()
+        assert attempts(events_file)[0]["outcome"] == "client_aborted"
+        assert wait_until(lambda: proxy.server.waiting == 0)
+    with ProxyThread(Upstream(f"https://127.0.0.1:{refused_port()}")) as proxy:
+        assert post(proxy).status == 502
+        assert wait_until(lambda: proxy.server.waiting == 0)
+
+
 # -- what is recorded -------------------------------------------------------------------------
 
 

@@ -197,3 +197,44 @@ def test_the_same_request_sent_again_after_a_failure_is_the_next_attempt(upstrea
         passive_of(paths, endpoint, lambda p: p.outcome == "ok" and p.attempt == 3)
         post(proxy)  # after a success the same request starts over
         passive_of(paths, endpoint, lambda p: p.outcome == "ok" and p.attempt == 1)
+
+
+def test_records_that_queued_up_behind_a_slow_write_are_written_once_as_the_newest(paths):
+    """The state keeps only the newest real request, so a backlog costs one write, not one each."""
+    first_write = threading.Event()
+    release = threading.Event()
+    written = []
+
+    def record(paths, endpoint, passive):
+        written.append((endpoint, passive.outcome, passive.attempt))
+        first_write.set()
+        release.wait(10)
+        return True
+
+    endpoints = ["http://a/v1/messages", "http://b/v1/messages"]
+    recorder = PassiveRecorder(paths, endpoints, record=record)
+    real = {"method": "POST", "path": "/v1/messages"}
+    try:
+        recorder({**real, "kind": "attempt", "status": 529, "outcome": "error", "attempt": 1})
+        assert first_write.wait(5)
+        for attempt in (2, 3, 4):
+            recorder({**real, "kind": "attempt", "status": 529, "outcome": "error", "attempt": attempt})
+        recorder({**real, "kind": "attempt", "status": 200, "outcome": "ok", "attempt": 5})
+    finally:
+        release.set()
+    recorder.close()
+    assert written == [(endpoints[0], "error", 1), (endpoints[1], "error", 1),
+                       (endpoints[0], "ok", 5), (endpoints[1], "ok", 5)]
+    assert recorder.counts() == {"passive_written": 4, "passive_failed": 0, "passive_dropped": 0,
+                                 "passive_coalesced": 3}
+
+
+def test_the_state_is_written_by_the_real_recorder_as_compact_json(paths):
+    recorder = PassiveRecorder(paths, ["http://a/v1/messages"])
+    recorder({"method": "POST", "path": "/v1/messages", "kind": "attempt", "status": 200, "outcome": "ok",
+              "attempt": 1, "ttfb_first_event_ms": 12.5})
+    recorder.close()
+    state = store.read_state_for(paths, "http://a/v1/messages")
+    assert state is not None and state.passive.outcome == "ok" and state.passive.ttfb_ms == 12.5
+    raw = open(paths.state_file, encoding="utf-8").read()
+    assert json.loads(raw)["passive"]["outcome"] == "ok" and "\n" not in raw.strip()

@@ -22,11 +22,35 @@ from .attempt import Attempt, AttemptState, clean_text
 from .sink import CaptureWriter, Counters, JsonlSink
 from .sse import SSEParser
 
-__all__ = ("Analyzer", "Attempt", "AttemptState", "SSEParser", "STALL_S", "clean_text")
+__all__ = ("Analyzer", "Attempt", "AttemptState", "SSEParser", "STALL_S", "clean_text", "yield_to")
 
 STALL_S = 30.0
 QUEUE_BUDGET_BYTES = 64 * 1024 * 1024
-RETRY_MEMORY = 512  # requests whose consecutive failures are remembered
+RETRY_MEMORY = 512
+YIELD_STEP_S = 0.0002
+YIELD_MAX_S = 0.05  # requests whose consecutive failures are remembered
+
+
+def yield_to(busy) -> None:
+    """Wait while `busy()` says a request is waiting for its first byte (at most YIELD_MAX_S).
+
+    Background work in the proxy (analysis, state writes) holds the interpreter while it runs;
+    a request that arrives meanwhile would wait for it. This runs between two pieces of that
+    work, so the forwarding side gets the interpreter first.
+    """
+    if busy is None:
+        return
+    deadline = None
+    try:
+        while busy():
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + YIELD_MAX_S
+            elif now >= deadline:
+                return
+            time.sleep(YIELD_STEP_S)
+    except Exception:  # noqa: BLE001 - never let this stop the work
+        return
 
 
 class _Feed:
@@ -66,11 +90,12 @@ class Analyzer:
 
     def __init__(self, *, events_path: str | None, on_event=None, capture_dir: str | None = None,
                  stall_s: float = STALL_S, budget_bytes: int = QUEUE_BUDGET_BYTES,
-                 counters: Counters | None = None) -> None:
+                 counters: Counters | None = None, busy=None) -> None:
         self.counters = counters or Counters()
         self.sink = JsonlSink(events_path, self.counters)
         self.capture = CaptureWriter(capture_dir, self.counters) if capture_dir else None
         self.on_event = on_event
+        self.busy = busy
         self.stall_s = float(stall_s)
         self._feed = _Feed(budget_bytes)
         self._states: dict = {}
@@ -133,6 +158,7 @@ class Analyzer:
             if item is None and self._stopping:
                 return
             if item is not None:
+                yield_to(self.busy)
                 self._handle(item)
             now = time.monotonic()
             if now >= next_check:

@@ -56,6 +56,7 @@ class Exchange:
         self.done = None  # a future: (outcome, detail)
         self.reusable = False
         self.returned = False  # the upstream connection is back in the pool
+        self.waiting = False  # counted in server.waiting until its first body bytes go out
 
     def request_bytes(self) -> bytes:
         pool = self.server.pool
@@ -72,6 +73,8 @@ class Exchange:
     def start(self) -> None:
         """Begin at once, in the caller's callback: on a pooled connection the request leaves now."""
         self.attempt.t0 = time.monotonic()
+        self.waiting = True
+        self.server.waiting += 1
         connection = self.server.pool.take()
         if connection is not None:
             self.attempt.reused = True
@@ -128,6 +131,12 @@ class Exchange:
             analyzer.end(attempt, outcome, detail, time.monotonic())
         return outcome == "ok" and self.framing.kind != "close"
 
+    def answered(self) -> None:
+        """The client has its first bytes (or never will): analysis may use the CPU again."""
+        if self.waiting:
+            self.waiting = False
+            self.server.waiting -= 1
+
     def _unreachable(self, detail: str) -> bool:
         self.server.analyzer.end(self.attempt, "upstream_unreachable", detail, time.monotonic())
         self.client.write(simple_response(502, error_body(f"ccprompt proxy: upstream unreachable: {detail}"),
@@ -170,6 +179,8 @@ class Exchange:
         raw = data[:len(data) - len(rest)] if rest else data
         if raw or self.client.held:
             self.client.write(raw)
+            if raw:
+                self.answered()
         # The analysis hears of it after the client has the bytes.
         if forwarded is not None:
             self.server.analyzer.response(self.attempt, status, reason, forwarded, now)
@@ -343,6 +354,8 @@ class ClientProtocol(asyncio.Protocol):
             again = await exchange.run()
         except Exception:  # noqa: BLE001 - a bug here must not leave the client hanging
             again = False
+        finally:
+            exchange.answered()
         self.flush()
         self.exchange = None
         self.task = None

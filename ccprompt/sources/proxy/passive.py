@@ -19,6 +19,8 @@ import time
 from ccprompt.core.model import Passive
 from ccprompt.core.text import redact_url
 
+from .analysis import yield_to
+
 QUEUE_LIMIT = 256
 ENDPOINT_SUFFIX = "/v1/messages"
 
@@ -66,12 +68,13 @@ def to_passive(event: dict, now_ms: int) -> Passive | None:
 class PassiveRecorder:
     """Callable for `Analyzer(on_event=…)`: queues records and writes them on its own thread."""
 
-    def __init__(self, paths, endpoints=(), *, record=None, limit: int = QUEUE_LIMIT) -> None:
+    def __init__(self, paths, endpoints=(), *, record=None, limit: int = QUEUE_LIMIT, busy=None) -> None:
         if record is None:
             from ccprompt.sources.recorder import record_passive as record
         self.paths = paths
         self.endpoints = list(dict.fromkeys(endpoints))
-        self.written = self.failed = self.dropped = 0
+        self.written = self.failed = self.dropped = self.coalesced = 0
+        self.busy = busy  # true while the forwarding side has a request waiting for its first byte
         self._record = record
         self._queue: collections.deque = collections.deque()
         self._limit = limit
@@ -104,8 +107,12 @@ class PassiveRecorder:
                     self._cond.wait()
                 if not self._queue:
                     return
-                passive = self._queue.popleft()
+                # The state keeps only the newest record, so what queued up behind it is written once.
+                passive = self._queue.pop()
+                self.coalesced += len(self._queue)
+                self._queue.clear()
             for endpoint in self.endpoints:
+                yield_to(self.busy)
                 try:
                     ok = self._record(self.paths, endpoint, passive)
                 except Exception:  # noqa: BLE001 - the recorder may fail; the proxy goes on
@@ -123,4 +130,5 @@ class PassiveRecorder:
         self._thread.join(timeout)
 
     def counts(self) -> dict:
-        return {"passive_written": self.written, "passive_failed": self.failed, "passive_dropped": self.dropped}
+        return {"passive_written": self.written, "passive_failed": self.failed, "passive_dropped": self.dropped,
+                "passive_coalesced": self.coalesced}

@@ -42,14 +42,19 @@ class ProxyServer:
         self.port = port
         self._sock = sock
         self.counters = Counters()
+        self.waiting = 0  # requests not yet answered with a first body byte
         self.analyzer = Analyzer(events_path=events_path, on_event=on_event, capture_dir=capture_dir,
-                                 stall_s=stall_s, counters=self.counters)
+                                 stall_s=stall_s, counters=self.counters, busy=self.busy)
         self.on_event = on_event  # a PassiveRecorder in the real server: it learns our URL once bound
         self.started = time.time()
         self.requests = 0
         self.pool: Pool | None = None
         self.clients: set = set()
         self._server = None
+
+    def busy(self) -> bool:
+        """A request is waiting for its first byte: background work should wait a moment."""
+        return self.waiting > 0
 
     @property
     def url(self) -> str:
@@ -179,6 +184,8 @@ def main(argv=None) -> int:
                                    [endpoint_for(upstream.base_url)])
     server = ProxyServer(upstream, host=args.host, port=args.port, sock=sock, events_path=events,
                          on_event=recorder, capture_dir=args.capture, stall_s=args.stall_s)
+    if recorder is not None:
+        recorder.busy = server.busy
 
     def ready(proxy: ProxyServer) -> None:
         sys.stdout.write(f"ccprompt proxy: {proxy.url} -> {upstream.redacted()}\n")
