@@ -26,9 +26,9 @@ __all__ = ("Analyzer", "Attempt", "AttemptState", "SSEParser", "STALL_S", "clean
 
 STALL_S = 30.0
 QUEUE_BUDGET_BYTES = 64 * 1024 * 1024
-RETRY_MEMORY = 512
+RETRY_MEMORY = 512  # requests whose consecutive failures are remembered
 YIELD_STEP_S = 0.0002
-YIELD_MAX_S = 0.05  # requests whose consecutive failures are remembered
+YIELD_MAX_S = 0.05  # background work never waits longer than this for the forwarding side
 
 
 def yield_to(busy) -> None:
