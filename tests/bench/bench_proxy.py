@@ -1,7 +1,10 @@
-"""What the proxy costs: one fake TLS upstream streaming SSE at a fixed pace, reached three ways in one run.
+"""What the proxy costs: one fake TLS upstream streaming SSE at a fixed pace, reached four ways in one run.
 
 direct (TLS to the upstream), through `ccprompt`'s proxy (plain http on loopback, pooled TLS
-upstream), and through nginx (`proxy_buffering off`, upstream keepalive) as the reference.
+upstream), through nginx (`proxy_buffering off`, upstream keepalive) as the reference, and
+through a floor: a relay in Python on the same event loop (uvloop) that does nothing but pass
+bytes between each client connection and its own TLS upstream connection. The floor is what
+any proxy in Python pays before it reads a single header.
 Sequential streams are interleaved way by way, in a rotating order and each after a quiet
 pause, so all three see the same machine and none pays for another's after-work; every client
 keeps its connection alive. Then 50 streams at once per way.
@@ -39,6 +42,43 @@ api = SSEUpstream(ca, Script(chunks=message_stream(n_deltas=int(sys.argv[3]), to
                              interval_s=float(sys.argv[4]) / 1000)).start()
 print(api.port, flush=True)
 sys.stdin.read()
+"""
+
+FLOOR = r"""
+import asyncio, ssl, sys
+import uvloop
+upstream_port, context = int(sys.argv[1]), ssl.create_default_context(cafile=sys.argv[2])
+
+class Up(asyncio.Protocol):
+    def __init__(self, client): self.client = client
+    def data_received(self, data): self.client.write(data)
+    def connection_lost(self, exc): self.client.close()
+
+class Client(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.up, self.early = transport, None, []
+        asyncio.get_running_loop().create_task(self.connect())
+    async def connect(self):
+        loop = asyncio.get_running_loop()
+        self.up, _ = await loop.create_connection(lambda: Up(self.transport), "127.0.0.1", upstream_port,
+                                                   ssl=context, server_hostname="localhost")
+        for data in self.early:
+            self.up.write(data)
+    def data_received(self, data):
+        if self.up is None:
+            self.early.append(data)
+        else:
+            self.up.write(data)
+    def connection_lost(self, exc):
+        if self.up is not None:
+            self.up.close()
+
+async def main():
+    server = await asyncio.get_running_loop().create_server(Client, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+
+uvloop.run(main())
 """
 
 NGINX_CONF = """
@@ -201,6 +241,11 @@ def main() -> None:
         processes.append(proxy)
         proxy_port = int(proxy.stdout.readline().split("http://127.0.0.1:", 1)[1].split()[0])
 
+        floor = subprocess.Popen([sys.executable, "-c", FLOOR, str(upstream_port), ca_file], stdout=subprocess.PIPE,
+                                 text=True)
+        processes.append(floor)
+        floor_port = int(floor.stdout.readline())
+
         nginx_port = free_port()
         user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
         (work / "nginx.conf").write_text(NGINX_CONF.format(tmp=work, user=user, upstream_port=upstream_port,
@@ -211,7 +256,8 @@ def main() -> None:
         wait_for_port(nginx_port)
 
         context = ssl.create_default_context(cafile=ca_file)
-        ways = [Way("direct", upstream_port, context), Way("ccprompt", proxy_port), Way("nginx", nginx_port)]
+        ways = [Way("direct", upstream_port, context), Way("ccprompt", proxy_port), Way("nginx", nginx_port),
+                Way("floor", floor_port)]
         conns = {way.name: way.connect() for way in ways}
         for _ in range(5):  # warm-up: connections, pools, caches
             for way in ways:
@@ -220,7 +266,7 @@ def main() -> None:
             # Each round starts with a different way, and each stream starts on a quiet machine:
             # what one way does after its stream (ccprompt's analysis and state writes) must not
             # land in the next way's measurement.
-            for way in ways[round_ % 3:] + ways[:round_ % 3]:
+            for way in ways[round_ % len(ways):] + ways[:round_ % len(ways)]:
                 time.sleep(QUIET_S)
                 ttfb, last, same = way.stream(conns[way.name], expected)
                 way.ttfb.append(ttfb)
@@ -228,10 +274,16 @@ def main() -> None:
                 way.identical &= same
         back_to_back = {}  # each way alone, the next request sent the moment a stream ends
         for way in ways:
+            # A new client connection, warmed up: the upstream may have closed the floor's idle one.
+            conns[way.name].close()
+            conns[way.name] = way.connect()
+            for _ in range(2):
+                way.stream(conns[way.name], expected)
             time.sleep(QUIET_S * 4)
             back_to_back[way.name] = [way.stream(conns[way.name], expected)[0] for _ in range(max(20, runs // 2))]
         throughput = {way.name: concurrent(way, expected, events) for way in ways}
-        rss = {"ccprompt": rss_mb([proxy.pid]), "nginx": rss_mb([server.pid, *children(server.pid)])}
+        rss = {"ccprompt": rss_mb([proxy.pid]), "nginx": rss_mb([server.pid, *children(server.pid)]),
+               "floor": rss_mb([floor.pid])}
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -240,28 +292,28 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    direct, ours, ref = ways
+    direct, ours, ref, bare = ways
     added = {way.name: (pct(way.ttfb, 50) - pct(direct.ttfb, 50), pct(way.ttfb, 99) - pct(direct.ttfb, 99),
-                        statistics.median(way.last) - statistics.median(direct.last)) for way in (ours, ref)}
+                        statistics.median(way.last) - statistics.median(direct.last)) for way in (ours, ref, bare)}
     print(f"ccprompt proxy benchmark: {runs} sequential streams per way, {events} SSE events each at "
           f"{pace_ms:g} ms pace; then {CONCURRENT} concurrent streams per way. Loopback, TLS upstream.\n")
-    print(f"{'':34}{'direct':>10}{'ccprompt':>10}{'nginx':>10}")
+    print(f"{'':34}{'direct':>10}{'ccprompt':>10}{'nginx':>10}{'floor':>10}")
     rows = [
         ("TTFB p50 (ms)", [pct(w.ttfb, 50) for w in ways]),
         ("TTFB p99 (ms)", [pct(w.ttfb, 99) for w in ways]),
         ("last event p50 (ms)", [statistics.median(w.last) for w in ways]),
-        ("added TTFB p50 (ms)", [None, added["ccprompt"][0], added["nginx"][0]]),
-        ("added TTFB p99 (ms)", [None, added["ccprompt"][1], added["nginx"][1]]),
-        ("added time to last event p50 (ms)", [None, added["ccprompt"][2], added["nginx"][2]]),
+        ("added TTFB p50 (ms)", [None] + [added[w.name][0] for w in (ours, ref, bare)]),
+        ("added TTFB p99 (ms)", [None] + [added[w.name][1] for w in (ours, ref, bare)]),
+        ("added time to last event p50 (ms)", [None] + [added[w.name][2] for w in (ours, ref, bare)]),
         ("added TTFB p50, back to back (ms)", [None] + [pct(back_to_back[w.name], 50) - pct(back_to_back["direct"], 50)
-                                                       for w in (ours, ref)]),
+                                                       for w in (ours, ref, bare)]),
         (f"events/s, {CONCURRENT} concurrent", [throughput[w.name][0] for w in ways]),
     ]
     for label, values in rows:
         print(f"{label:34}" + "".join(f"{'-':>10}" if v is None else f"{v:>10.2f}" for v in values))
     print(f"{'streams lost of ' + str(CONCURRENT):34}" + "".join(f"{throughput[w.name][1]:>10}" for w in ways))
     print(f"{'byte-identical':34}" + "".join(f"{str(w.identical):>10}" for w in ways))
-    print(f"{'RSS (MB)':34}{'-':>10}{rss['ccprompt']:>10.1f}{rss['nginx']:>10.1f}")
+    print(f"{'RSS (MB)':34}{'-':>10}{rss['ccprompt']:>10.1f}{rss['nginx']:>10.1f}{rss['floor']:>10.1f}")
     ours_p50, ref_p50 = added["ccprompt"][0], added["nginx"][0]
     ratio = ours_p50 / ref_p50 if ref_p50 > 0 else float("inf")
     print("\ngoals")
@@ -273,6 +325,10 @@ def main() -> None:
     print(f"  RSS <= 80 MB                    {rss['ccprompt']:8.1f} MB   {verdict(rss['ccprompt'] <= 80)}")
     print(f"  within 2x nginx added latency   {ratio:8.2f} x    {verdict(ratio <= 2)}"
           f"   (added TTFB p50: ccprompt {ours_p50:.2f} ms, nginx {ref_p50:.2f} ms)")
+    floor_p50 = added["floor"][0]
+    print(f"\n  the floor (Python, passing bytes only) adds {floor_p50:.2f} ms: "
+          + (f"{floor_p50 / ref_p50:.2f}x nginx" if ref_p50 > 0 else "nginx added nothing")
+          + f"; ccprompt adds {ours_p50 - floor_p50:.2f} ms over the floor")
     shutil.rmtree(work, ignore_errors=True)
 
 

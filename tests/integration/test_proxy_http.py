@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 
 import pytest
 
@@ -122,3 +124,64 @@ def test_what_cannot_be_forwarded_gets_one_json_error_and_a_close(upstream, wire
     assert head.startswith(f"HTTP/1.1 {status} ".encode()) and b"Connection: close" in head
     assert json.loads(body)["type"] == "error"
     assert upstream.seen == []
+
+
+class RawTLSUpstream:
+    """A TLS server that answers each request on a connection with the next of `replies`, as raw bytes."""
+
+    def __init__(self, tls_ca, replies) -> None:
+        self.context = tls_ca.server_context("localhost", "127.0.0.1")
+        self.replies = list(replies)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        with self.listener, self.context.wrap_socket(self.listener.accept()[0], server_side=True) as conn:
+            for reply in self.replies:
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += conn.recv(65536)
+                head, _, body = received.partition(b"\r\n\r\n")
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length:")))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                for piece in reply:
+                    conn.sendall(piece)
+                    time.sleep(0.05)
+            time.sleep(2)
+
+
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+EVENT = b'event: ping\ndata: {"type": "ping"}\n\n'
+
+
+def test_an_upstream_whose_chunked_framing_breaks_breaks_the_client_stream(tls_ca, tmp_path):
+    good = b"%x\r\n%s\r\n" % (len(EVENT), EVENT)
+    upstream = RawTLSUpstream(tls_ca, [[HEAD + good, good, b"zz\r\n" + EVENT + b"\r\n"]])
+    events = tmp_path / "requests.jsonl"
+    with ProxyThread(Upstream(f"https://localhost:{upstream.port}", ca_file=tls_ca.ca_file),
+                     events_path=str(events)) as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY))
+            received = b""
+            while piece := sock.recv(65536):  # the proxy closes the connection
+                received += piece
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not events.exists():
+            time.sleep(0.02)
+        recorded = [json.loads(line) for line in events.read_text().splitlines()]
+    assert received.endswith(good + good) or received.endswith(good + good + b"zz\r\n" + EVENT + b"\r\n")
+    assert received.count(EVENT) >= 2 and b"0\r\n\r\n" not in received  # never made to look complete
+    attempt = next(event for event in recorded if event["kind"] == "attempt")
+    assert attempt["outcome"] == "error" and attempt["detail"].startswith("upstream stream broken")
+
+
+def test_bytes_after_the_end_of_a_reply_are_not_passed_on(tls_ca):
+    whole = HEAD + b"%x\r\n%s\r\n0\r\n\r\n" % (len(EVENT), EVENT)
+    upstream = RawTLSUpstream(tls_ca, [[whole + b"HTTP/1.1 200 OK\r\n\r\njunk"]])
+    with ProxyThread(Upstream(f"https://localhost:{upstream.port}", ca_file=tls_ca.ca_file)) as proxy:
+        got = request("127.0.0.1", proxy.port, body=BODY)
+    assert got.status == 200 and got.body == EVENT

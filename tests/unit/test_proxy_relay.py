@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ccprompt.sources.proxy.relay import Body, Chunked, HTTPError, forwardable, parse_head, response_body
+from ccprompt.sources.proxy.heads import HTTPError, forwardable, parse_head
+from ccprompt.sources.proxy.relay import Body, Chunked, response_body
 
 PIECES = (b"event: ", b'data: {"type":"ping"}\n\n')
 # The second chunk carries an extension, and a trailer follows the last one.

@@ -16,49 +16,12 @@ import ssl
 import time
 from urllib.parse import unquote, urlsplit
 
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-                        "proxy-authorization", "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
+from .heads import HTTPError, header, tokens
+
 MAX_HEADER_BYTES = 64 * 1024
 MAX_REQUEST_BODY = 64 * 1024 * 1024
 CONNECT_TIMEOUT_S = 10.0
 POOL_KEEPALIVE_S = 30.0
-
-
-class HTTPError(Exception):
-    """A message that cannot be read as HTTP/1.1."""
-
-
-def forwardable(pairs) -> tuple:
-    """Headers minus hop-by-hop ones, minus whatever the Connection header names, minus Host."""
-    named = set()
-    for name, value in pairs:
-        if name.lower() == "connection":
-            named.update(token.strip().lower() for token in value.split(","))
-    return tuple((name, value) for name, value in pairs
-                 if name.lower() not in HOP_BY_HOP and name.lower() not in named and name.lower() != "host")
-
-
-def parse_head(head: bytes):
-    """(first line's three words, [(name, value)]) of a request or status head."""
-    lines = head.decode("latin-1").split("\r\n")
-    first = lines[0].split(" ", 2)
-    if len(first) < 2:
-        raise HTTPError("bad first line")
-    headers = []
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise HTTPError("bad header line")
-        headers.append((name, value.strip()))
-    return first + [""] * (3 - len(first)), headers
-
-
-def header(headers, name: str):
-    return next((value for key, value in headers if key.lower() == name), None)
-
-
-def tokens(headers, name: str) -> set:
-    return {t.strip().lower() for key, value in headers if key.lower() == name for t in value.split(",")}
 
 
 class Chunked:
@@ -111,6 +74,11 @@ class Chunked:
         self.buffer = buffer[position:]
         return b"".join(out)
 
+    def open_at_end(self, data: bytes) -> bool:
+        """True when the body surely does not end within `data`: the last chunk's line and the
+        empty line after it (or after its trailers) make a CRLF CRLF, which is not there."""
+        return not self.buffer and self.state != "trailer" and b"\r\n\r\n" not in data
+
 
 class Body:
     """Where one message's body ends: `feed` returns (payload, rest after the body); `done` at the end."""
@@ -141,17 +109,25 @@ class Body:
         return data, b""
 
 
-def response_body(method: str, status: int, headers) -> Body:
+def framing(method: str, status: int, length: int | None, chunked: bool) -> Body:
+    """Where a response's body ends, from its method, status, Content-Length and chunkedness."""
     if method == "HEAD" or 100 <= status < 200 or status in (204, 304):
         return Body("none")
-    if "chunked" in tokens(headers, "transfer-encoding"):
+    if chunked:
         return Body("chunked")
-    length = header(headers, "content-length")
     if length is not None:
+        return Body("length", length)
+    return Body("close")
+
+
+def response_body(method: str, status: int, headers) -> Body:
+    length = header(headers, "content-length")
+    body = framing(method, status, None if length is None else 0, "chunked" in tokens(headers, "transfer-encoding"))
+    if body.kind == "length":
         if not length.isdigit():
             raise HTTPError("bad content-length")
-        return Body("length", int(length))
-    return Body("close")
+        body = Body("length", int(length))
+    return body
 
 
 def request_body(headers) -> Body:

@@ -22,7 +22,8 @@ from ccprompt import __version__
 from ccprompt.core import files
 
 from .analysis import STALL_S, Analyzer
-from .exchange import HEALTH_PATH, ClientProtocol
+from .client import ClientProtocol
+from .exchange import HEALTH_PATH
 from .relay import Pool
 from .sink import EVENTS_FILE, Counters
 from .upstream import ENV_SPEC, Upstream
@@ -49,6 +50,7 @@ class ProxyServer:
         self.started = time.time()
         self.requests = 0
         self.pool: Pool | None = None
+        self.loop = None
         self.clients: set = set()
         self._server = None
 
@@ -62,7 +64,7 @@ class ProxyServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> int:
-        loop = asyncio.get_running_loop()
+        self.loop = loop = asyncio.get_running_loop()
         self.pool = Pool(self.upstream)
         if self._sock is not None:
             self._server = await loop.create_server(lambda: ClientProtocol(self), sock=self._sock)
