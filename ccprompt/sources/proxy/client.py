@@ -84,7 +84,7 @@ class ClientProtocol(asyncio.Protocol):
                 if quick is not None:
                     method, path, lines, length, raw = quick
                     body = Body("length", length)
-                    headers = Fields(raw, ("expect",))
+                    headers = Fields(raw)  # a quick request has no Expect
                 else:
                     try:
                         (method, path, version), headers = parse_head(head)

@@ -63,15 +63,13 @@ def field_lines(pairs) -> bytes:
 class Fields:
     """Header lines in canonical form, split into (name, value) pairs only when read (on the analysis thread)."""
 
-    __slots__ = ("lines", "drop")
+    __slots__ = ("lines",)
 
-    def __init__(self, lines: bytes, drop: tuple = ()) -> None:
+    def __init__(self, lines: bytes) -> None:
         self.lines = lines
-        self.drop = drop  # further names (lower case) the reader does not get
 
     def __iter__(self):
-        pairs = [tuple(line.split(": ", 1)) for line in self.lines.decode("latin-1").split("\r\n")[1:]]
-        return iter([pair for pair in forwardable(pairs) if pair[0].lower() not in self.drop])
+        return iter(forwardable([tuple(line.split(": ", 1)) for line in self.lines.decode("latin-1").split("\r\n")[1:]]))
 
 
 # -- the quick way ----------------------------------------------------------------------------
