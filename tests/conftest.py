@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import pytest
 _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
+
+# Anything that inherits this environment must never fetch the real status page.
+os.environ["CCPROMPT_STATUSPAGE_URL"] = ""
 
 from harness import FakeAPI, LocalCA, make_cli_env, run_python  # noqa: E402
 

@@ -61,7 +61,7 @@ class Command:
 SHELLS = ("bash", "zsh", "fish")
 STYLES = ("icon", "short", "full")
 POSITIONS = ("left", "right", "title", "none")
-SEGMENTS = ("network", "model", "directory", "git", "context", "cost")
+SEGMENTS = ("network", "model", "directory", "git", "context", "cost", "session", "cache", "incident", "limits")
 SNIPPETS = ("starship", "tmux", "posix", "watch.service", "proxy.service", "watch.plist", "proxy.plist")
 _SHELL_ARG = Param("shell", kind="choice", choices=SHELLS, help="bash, zsh or fish (detected when omitted).",
                    invalid="unsupported shell {value!r}; ccprompt supports bash, zsh and fish")

@@ -14,7 +14,8 @@ from ccprompt.core import CcpromptError, oslite
 from ccprompt.core.paths import CONFIG_CACHE_FILE, Paths
 
 TIMEOUT_CAP_MS = 6000
-SEGMENTS = ("model", "directory", "git", "context", "cost", "network", "session", "cache")
+SEGMENTS = ("model", "directory", "git", "context", "cost", "network", "session", "cache", "incident", "limits")
+DEFAULT_STATUSPAGE = "https://status.claude.com"
 STYLES = ("icon", "short", "full")
 
 
@@ -57,6 +58,8 @@ KEYS = (
     Key("statusline.style", "choice", "full", choices=STYLES, help="network segment style"),
     Key("statusline.separator", "str0", " | ", help="between segments"),
     Key("statusline.format", "str0", "", help="a jinja2 template instead of segments"),
+    Key("statuspage_url", "url0", DEFAULT_STATUSPAGE, env="CCPROMPT_STATUSPAGE_URL",
+        help="the public status page (statuspage.io) read off the render path; empty turns it off"),
     Key("prompt.refresh_interval_s", "int", 300, 10, 86400, help="the prompt starts a refresh this often"),
     Key("watch.interval_s", "float", 300.0, 1.0, 86400.0, help="seconds between watch's probes"),
     Key("watch.textfile_dir", "str?", None, help="watch rewrites DIR/ccprompt.prom"),
@@ -142,7 +145,8 @@ class Config:
             config._set(key, value, paths.config_file)
         for key in KEYS:
             raw = paths.env.get(key.env) if key.env else None
-            if raw is not None and raw.strip():
+            # An empty variable is unset, except where empty is a value (it turns a feature off).
+            if raw is not None and (raw.strip() or key.kind == "url0"):
                 config._set(key, _from_env(key, raw), f"${key.env}")
         return config
 
@@ -206,6 +210,8 @@ def check(key: Key, value):
         if kind == "str" and not value.strip():
             raise ValueError("must not be empty")
         return value
+    if kind == "url0":
+        return _url0(value)
     if kind == "choice":
         if value not in key.choices:
             raise ValueError(f"must be one of {', '.join(key.choices)}, not {_show(value)}")
@@ -218,6 +224,21 @@ def check(key: Key, value):
             raise ValueError(f"unknown segment {unknown[0]!r} (known: {', '.join(SEGMENTS)})")
         return list(value)
     raise ValueError(f"unchecked kind {kind}")
+
+
+def _url0(value) -> str:
+    """Empty (off) or an http(s) URL with a host and no space or control character."""
+    if not isinstance(value, str):
+        raise ValueError(f"must be a URL or empty, not {_show(value)}")
+    value = value.strip()
+    if not value:
+        return ""
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ValueError("must be an http(s) URL or empty")
+    if any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in value) or not value.isascii():
+        raise ValueError("must be an ASCII URL without spaces or control characters")
+    return value
 
 
 def _show(value) -> str:

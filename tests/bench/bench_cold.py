@@ -64,7 +64,7 @@ def main() -> None:
         home = work / "home"
         home.mkdir()
         fresh_state(home)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+        env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
                "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local" / "share"),
                "ANTHROPIC_BASE_URL": "https://127.0.0.1:9/", "SHELL": "/bin/bash"}
         baseline = []

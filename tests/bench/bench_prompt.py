@@ -105,7 +105,7 @@ def main() -> int:
     with open(exe, "w") as handle:
         handle.write(f'#!/bin/sh\necho "$@" >> "{calls_log}"\n')
     os.chmod(exe, 0o755)
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": work, "LANG": "C.UTF-8", "TERM": "dumb",
+    env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": work, "LANG": "C.UTF-8", "TERM": "dumb",
            "CCPROMPT_HOME": home}
     ok = True
 

@@ -118,7 +118,7 @@ def main() -> int:
                 for entry in tail_entries(Path(path).stem, time.time(), 1)[:4]:
                     handle.write((json.dumps(entry, separators=(",", ":")) + "\n").encode())
         grown = timed(listed)
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(paths.home), "CCPROMPT_HOME": paths.state_dir}
+        env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", ""), "HOME": str(paths.home), "CCPROMPT_HOME": paths.state_dir}
 
         def command():
             subprocess.run([sys.executable, "-m", "ccprompt", "sessions", "--all", "--json"], env=env, cwd=ROOT,

@@ -80,7 +80,7 @@ def _candidates(prefix: Path) -> list[list[str]]:
 def _reports_version(argv: list[str], version: str) -> bool:
     if not os.access(argv[0], os.X_OK) or not all(Path(a).exists() for a in argv):
         return False
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(cache_root()),
+    env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(cache_root()),
            "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
     try:
         result = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=60,
@@ -276,7 +276,7 @@ class ClaudeCode:
     def environment(self) -> dict[str, str]:
         """Built from scratch: nothing of the caller's environment but PATH."""
         env = {
-            "PATH": os.environ.get("PATH", os.defpath),
+            "CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath),
             "HOME": str(self.home),
             "TERM": "xterm-256color",
             "LANG": "C.UTF-8",
@@ -299,7 +299,7 @@ class ClaudeCode:
         self.work.mkdir(parents=True, exist_ok=True)
         if shutil.which("git"):
             subprocess.run(["git", "init", "-q", "-b", "main", str(self.work)], check=True,
-                           capture_output=True, env={"PATH": os.environ.get("PATH", os.defpath),
+                           capture_output=True, env={"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath),
                                                      "HOME": str(self.home)})
         state = {
             "hasCompletedOnboarding": True,
@@ -327,7 +327,7 @@ class ClaudeCode:
         launcher.chmod(0o700)
 
     def tmux(self, *args: str, check: bool = True) -> str:
-        env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.home), "LANG": "C.UTF-8",
+        env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.home), "LANG": "C.UTF-8",
                "TERM": "xterm-256color"}
         result = subprocess.run(["tmux", "-u", "-L", self.socket, "-f", str(self.root / "tmux.conf"), *args],
                                 capture_output=True, text=True, timeout=15, env=env)

@@ -29,6 +29,9 @@ def make_cli_env(root: str | Path, base_url: str, ca_file: str, api_key: str | N
         "ANTHROPIC_BASE_URL": base_url,
         "SSL_CERT_FILE": str(ca_file),
         "LANG": "C.UTF-8",
+        # Tests never reach the internet: the real status page stays off unless a test
+        # points this at its local fake (harness.statuspage).
+        "CCPROMPT_STATUSPAGE_URL": "",
     }
     if api_key is not None:
         env["ANTHROPIC_API_KEY"] = api_key

@@ -20,7 +20,7 @@ def script(shell, cc_env, tmp_path):
 
 
 def shell_env(tmp_path):
-    return {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path), "LANG": "C.UTF-8", "TERM": "dumb",
+    return {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path), "LANG": "C.UTF-8", "TERM": "dumb",
             "XDG_CONFIG_HOME": str(tmp_path / ".config"), "XDG_DATA_HOME": str(tmp_path / ".local" / "share")}
 
 

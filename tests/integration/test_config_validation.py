@@ -22,8 +22,10 @@ BAD = [
     ("green_interval_s = 0\n", "green_interval_s", "must be between 10 and 86400, not 0"),
     ('jsonl_tail_kb = "x"\n', "jsonl_tail_kb", "must be a number, not 'x'"),
     ("anonymous = 1\n", "anonymous", "must be true or false, not 1"),
-    ('[statusline]\nsegments = ["model", "weather"]\n', "statusline.segments", "unknown segment 'weather' (known: model, directory, git, context, cost, network, session, cache)"),
+    ('[statusline]\nsegments = ["model", "weather"]\n', "statusline.segments", "unknown segment 'weather' (known: model, directory, git, context, cost, network, session, cache, incident, limits)"),
     ('[statusline]\nstyle = "loud"\n', "statusline.style", "must be one of icon, short, full, not 'loud'"),
+    ('statuspage_url = "status.claude.com"\n', "statuspage_url", "must be an http(s) URL or empty"),
+    ("statuspage_url = 5\n", "statuspage_url", "must be a URL or empty, not 5"),
 ]
 
 
@@ -78,3 +80,14 @@ def test_a_broken_toml_file_is_one_line_too(run_cli, cc_env):
     assert result.returncode == 2
     assert result.stderr.startswith(f"ccprompt: config in {path}: {path} is not valid TOML")
     assert result.stderr.count("\n") == 1
+
+
+def test_the_status_page_is_on_by_default_and_an_empty_variable_turns_it_off(run_cli, cc_env):
+    env = {k: v for k, v in cc_env.items() if k != "CCPROMPT_STATUSPAGE_URL"}
+    shown = json.loads(run_cli("config", "--json", env=env).stdout)["values"]["statuspage_url"]
+    assert shown == {"value": "https://status.claude.com", "source": "default"}
+    off = json.loads(run_cli("config", "--json", env={**env, "CCPROMPT_STATUSPAGE_URL": ""}).stdout)
+    assert off["values"]["statuspage_url"] == {"value": "", "source": "$CCPROMPT_STATUSPAGE_URL"}
+    write_config(env, 'statuspage_url = "https://status.example.test"\n')
+    mine = json.loads(run_cli("config", "--json", env=env).stdout)["values"]["statuspage_url"]
+    assert mine["value"] == "https://status.example.test"

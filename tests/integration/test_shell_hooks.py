@@ -83,7 +83,7 @@ class Setup:
         return path
 
     def env(self, **extra) -> dict:
-        env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.root), "LANG": "C.UTF-8",
+        env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.root), "LANG": "C.UTF-8",
                "TERM": "dumb"}
         env.update(extra)
         return env

@@ -22,7 +22,7 @@ def env(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     return {
-        "PATH": os.environ.get("PATH", os.defpath),
+        "CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath),
         "HOME": str(home),
         "LANG": "C.UTF-8",
         "CCPROMPT_HOME": str(home / ".claude" / "ccprompt"),

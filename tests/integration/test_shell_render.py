@@ -57,7 +57,7 @@ def workspace(tmp_path):
 def clean_env(tmp_path):
     """HOME and every XDG directory in the test's own folder: fish and its tools create
     ~/.config/fish and ~/.local/share/fish on first use, and must not in the real HOME."""
-    return {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path), "LANG": "C.UTF-8",
+    return {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path), "LANG": "C.UTF-8",
             "TERM": "dumb", "XDG_CONFIG_HOME": str(tmp_path / ".config"),
             "XDG_DATA_HOME": str(tmp_path / ".local" / "share"), "XDG_CACHE_HOME": str(tmp_path / ".cache"),
             "XDG_RUNTIME_DIR": str(tmp_path / "run")}

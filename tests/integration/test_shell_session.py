@@ -39,7 +39,7 @@ def hook_values(shell: str, home: Path, root: Path, runs: int = 1) -> list[tuple
              "fish": f'date +%s.%N >> {stamp}'}[shell]
     one = f"{probe}; {HOOK[shell]}; {probe}; command env | grep -E '^CCPROMPT_(CACHE|CONTEXT|SESSION)=' | sort; echo ---"
     program = f"source {script}; " + "; ".join([one] * runs)
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(root), "LANG": "C.UTF-8", "TERM": "dumb"}
+    env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(root), "LANG": "C.UTF-8", "TERM": "dumb"}
     stamp.unlink(missing_ok=True)
     result = subprocess.run(ARGV[shell] + [program], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0 and result.stderr == "", result.stderr
@@ -177,7 +177,7 @@ def test_one_shell_follows_a_new_turn_and_a_removed_file(shell, tmp_path):
     target = home / "prompt-session"
     program = "; ".join([f"source {script}", HOOK[shell], show, f"command cp {staged} {target}", HOOK[shell], show,
                          wait, HOOK[shell], show, f"command rm {target}", wait, HOOK[shell], show])
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path), "LANG": "C.UTF-8", "TERM": "dumb"}
+    env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path), "LANG": "C.UTF-8", "TERM": "dumb"}
     result = subprocess.run(ARGV[shell] + [program], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     first, same, turned, gone = result.stdout.splitlines()

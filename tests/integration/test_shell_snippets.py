@@ -42,7 +42,7 @@ def home(tmp_path):
 
 
 def read(argv, *args, home, extra_env=None):
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8"}
+    env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8"}
     env.update(extra_env or {})
     return subprocess.run(argv + [str(READER), *args], capture_output=True, text=True, env=env, timeout=30)
 
@@ -109,7 +109,7 @@ def test_the_reader_rejects_an_unknown_field(home):
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is installed by .ci/run")
 def test_the_reader_runs_no_other_program(home, tmp_path):
     log = tmp_path / "trace"
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8"}
+    env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8"}
     subprocess.run(["strace", "-f", "-qq", "-o", str(log), "-e", "trace=clone,clone3,fork,vfork,execve",
                     "dash", str(READER), "full"], env=env, capture_output=True, timeout=30, check=True)
     calls = [line for line in log.read_text().splitlines()
@@ -130,7 +130,7 @@ def test_the_reader_passes_shellcheck_and_shfmt():
 
 @pytest.mark.skipif(shutil.which("dash") is None, reason="needs dash")
 def test_a_shell_without_init_shows_the_segment_through_ps1(home):
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8"}
+    env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8"}
     session = f"PS1='$(sh {READER}) $ '\necho ready\nexit\n"
     result = subprocess.run(["dash", "-i"], input=session, capture_output=True, text=True, env=env, timeout=30)
     assert "🟡 990ms $ " in result.stderr  # dash writes its prompts to stderr
@@ -207,7 +207,7 @@ def test_the_starship_custom_command_works_as_starship_would_run_it(home):
     module = tomllib.loads("\n".join(block))["custom"]["ccprompt"]
     assert module["shell"] == ["sh"]
     command = module["command"].replace("~/.local/share/ccprompt/ccprompt-prompt.sh", str(READER))
-    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8"}
+    env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(home), "LANG": "C.UTF-8"}
     result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=env, timeout=30)
     assert (result.stdout, result.stderr) == ("🟡 990ms\n", "")
 

@@ -97,7 +97,7 @@ class User:
         self.state = self.home / ".claude" / "ccprompt"
         self.env = {
             "HOME": str(self.home),
-            "PATH": os.environ.get("PATH", os.defpath),
+            "CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath),
             "LANG": "C.UTF-8",
             "TERM": "screen",
             "CCPROMPT_HOME": str(self.state),
