@@ -6,7 +6,9 @@ a problem naming the key and where it came from; commands refuse to run on probl
 are warnings, with a "did you mean" suggestion.
 
 A parsed config.toml is cached as JSON in the state directory: tomllib imports `re` and
-friends, which would double the status line's start-up.
+friends, which would double the status line's start-up. The cache is read and written only
+in a state directory that is the user's alone (`files.read_state`): a cache planted by
+another user is never used.
 """
 
 
@@ -257,10 +259,10 @@ def _read_toml(paths: Paths) -> dict:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     key = [path, info.st_mtime_ns, info.st_size]
     cache_path = oslite.join(paths.state_dir, CONFIG_CACHE_FILE)
-    from ccprompt.core import fastjson, files
+    from ccprompt.core import fastjson, files, statedir
 
     try:
-        cached = fastjson.loads(files.read_regular(cache_path, 1 << 20))
+        cached = fastjson.loads(statedir.read_state(paths.state_dir, cache_path, 1 << 20))
         if cached.get("key") == key and isinstance(cached.get("config"), dict):
             return cached["config"]
     except (OSError, ValueError, AttributeError):

@@ -6,6 +6,9 @@
   another user could write to is refused (`unsafe_dir`).
 - Reads of foreign files (transcripts, `.git/HEAD`, caches) open with `O_NONBLOCK`,
   accept only regular files, and are capped in size, so a FIFO or a device never hangs.
+- A file of ccprompt's own state (caches, the state, the history) is read only from a state
+  directory that passes `unsafe_dir`, never through a symlink, and only when the user owns
+  it (`core.statedir`): what another user planted is never used.
 - Reads of a pipe or socket (the status line's stdin) stop at EOF, 1 MB, 200 ms of silence or 1 s.
 """
 
@@ -169,18 +172,25 @@ def append_jsonl(path: str, record: dict, limit_bytes: int) -> None:
     append_line(path, encode(text + "\n"), limit_bytes)
 
 
-def read_regular(path: str, limit: int) -> bytes:
+def read_regular(path: str, limit: int, owned: bool = False) -> bytes:
     """At most `limit` bytes of a regular file. Raises OSError for anything else.
 
     O_NONBLOCK makes opening a FIFO return at once; fstat then refuses it, and devices.
+    `owned`: not through a symlink, and only a file of the user's own.
     """
-    fd = oslite.open(path, oslite.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    fd = oslite.open(path, oslite.O_RDONLY | _NONBLOCK | _CLOEXEC | (_NOFOLLOW if owned else 0))
     try:
-        if not oslite.S_ISREG(oslite.fstat(fd).st_mode):
-            raise OSError(f"{path} is not a regular file")
+        _check_regular(path, oslite.fstat(fd), owned)
         return _read_up_to(fd, limit)
     finally:
         oslite.close(fd)
+
+
+def _check_regular(path: str, info, owned: bool) -> None:
+    if not oslite.S_ISREG(info.st_mode):
+        raise OSError(f"{path} is not a regular file")
+    if owned and info.st_uid != oslite.getuid():
+        raise OSError(f"{path} belongs to another user (uid {info.st_uid})")
 
 
 def _read_up_to(fd: int, limit: int) -> bytes:
@@ -195,13 +205,12 @@ def _read_up_to(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_tail(path: str, limit: int) -> tuple[bytes, bool]:
+def read_tail(path: str, limit: int, owned: bool = False) -> tuple[bytes, bool]:
     """The last `limit` bytes of a regular file, and whether the file is longer than that."""
-    fd = oslite.open(path, oslite.O_RDONLY | _NONBLOCK | _CLOEXEC)
+    fd = oslite.open(path, oslite.O_RDONLY | _NONBLOCK | _CLOEXEC | (_NOFOLLOW if owned else 0))
     try:
         info = oslite.fstat(fd)
-        if not oslite.S_ISREG(info.st_mode):
-            raise OSError(f"{path} is not a regular file")
+        _check_regular(path, info, owned)
         start = max(0, info.st_size - limit)
         oslite.lseek(fd, start, oslite.SEEK_SET)
         return _read_up_to(fd, limit), start > 0

@@ -1,11 +1,11 @@
 """The state directory's files: the monitoring state, the prompt cache and the history.
 
 Readers never lock and never fail: an unreadable, corrupt or foreign state reads as
-None. Writers hold the probe lock (see `sources.recorder`) and replace files atomically.
+None, and so does any file in a state directory another user could write to. Writers hold the probe lock (see `sources.recorder`) and replace files atomically.
 """
 
 
-from ccprompt.core import fastjson, files, oslite
+from ccprompt.core import fastjson, files, oslite, statedir
 from ccprompt.core.model import MonitorState
 from ccprompt.core.paths import Paths
 
@@ -16,7 +16,7 @@ HISTORY_LIMIT_BYTES = 512 * 1024
 def read_state(paths: Paths) -> MonitorState | None:
     """The state, or None when it is missing, unreadable, corrupt or foreign."""
     try:
-        raw = files.read_regular(paths.state_file, STATE_LIMIT_BYTES)
+        raw = statedir.read_state(paths.state_dir, paths.state_file, STATE_LIMIT_BYTES)
         return MonitorState.from_json(fastjson.loads(raw))
     except (OSError, ValueError, RecursionError):
         return None
@@ -32,7 +32,7 @@ def read_state_for(paths: Paths, endpoint: str) -> MonitorState | None:
     if newest is not None and newest.endpoint == endpoint:
         return newest
     try:
-        raw = files.read_regular(paths.endpoint_state_file(endpoint), STATE_LIMIT_BYTES)
+        raw = statedir.read_state(paths.state_dir, paths.endpoint_state_file(endpoint), STATE_LIMIT_BYTES)
         state = MonitorState.from_json(fastjson.loads(raw))
     except (OSError, ValueError, RecursionError):
         return None
@@ -66,7 +66,7 @@ def read_prompt_cache(paths: Paths) -> dict | None:
     from ccprompt.core import promptcache
 
     try:
-        raw = files.read_regular(paths.prompt_file, 4096)
+        raw = statedir.read_state(paths.state_dir, paths.prompt_file, 4096)
     except OSError:
         return None
     return promptcache.parse(raw.decode("utf-8", "replace"))
@@ -82,7 +82,7 @@ def read_history(paths: Paths) -> list:
     records = []
     for path in (paths.history_file + ".1", paths.history_file):
         try:
-            raw = files.read_regular(path, 4 * HISTORY_LIMIT_BYTES)
+            raw = statedir.read_state(paths.state_dir, path, 4 * HISTORY_LIMIT_BYTES)
         except OSError:
             continue
         for line in raw.split(b"\n"):
@@ -128,7 +128,7 @@ def remember_rate_limits(paths: Paths, session_id, limits) -> None:
     path = _ratelimit_file(paths, session_id)
     record = f'{{"headroom": {room}}}'.encode()
     try:
-        if files.read_regular(path, 256) == record:
+        if statedir.read_state(paths.state_dir, path, 256) == record:
             return
     except OSError:
         pass
@@ -153,7 +153,8 @@ def recalled_rate_limits(paths: Paths) -> dict:
         if not name.endswith(".json"):
             continue
         try:
-            room = number(fastjson.loads(files.read_regular(oslite.join(directory, name), 256)).get("headroom"))
+            raw = statedir.read_state(paths.state_dir, oslite.join(directory, name), 256)
+            room = number(fastjson.loads(raw).get("headroom"))
         except (OSError, ValueError, AttributeError):
             continue
         if room is not None:

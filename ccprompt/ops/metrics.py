@@ -12,7 +12,7 @@ import os
 import time
 
 from ccprompt import __version__
-from ccprompt.core import files, store
+from ccprompt.core import files, statedir, store
 from ccprompt.core.model import ANSWERED, MonitorState
 from ccprompt.core.paths import Paths
 from ccprompt.core.text import is_number
@@ -207,7 +207,8 @@ def read_proxy_events(paths: Paths):
     from ccprompt.core.paths import REQUESTS_FILE
 
     try:
-        data, truncated = files.read_tail(paths.in_state(REQUESTS_FILE), REQUESTS_TAIL_BYTES)
+        data, truncated = statedir.read_state_tail(paths.state_dir, paths.in_state(REQUESTS_FILE),
+                                                   REQUESTS_TAIL_BYTES)
     except FileNotFoundError:
         return None
     except OSError:

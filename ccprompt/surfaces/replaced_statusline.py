@@ -7,7 +7,7 @@ import json
 import os
 import time
 
-from ccprompt.core import files
+from ccprompt.core import files, statedir
 from ccprompt.core.errors import CcpromptError
 from ccprompt.core.paths import Paths
 
@@ -50,7 +50,7 @@ def remembered(env=None):
     try:
         if os.lstat(path).st_uid != os.getuid():
             return None
-        record = json.loads(files.read_regular(path, 1 << 20))
+        record = json.loads(statedir.read_state(Paths(env).state_dir, path, 1 << 20))
     except (OSError, ValueError):
         return None
     entry = record.get("statusLine") if isinstance(record, dict) else None

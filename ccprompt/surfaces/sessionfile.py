@@ -6,7 +6,7 @@ The status line calls it only once a shell hook exists to read the file (`ccprom
 has run: its cache directory is there). It never raises.
 """
 
-from ccprompt.core import files, oslite, promptsession
+from ccprompt.core import files, oslite, promptsession, statedir
 
 
 def update(paths, transcript_path: str, size, tail_kb: int, percent=None) -> bool:
@@ -18,7 +18,7 @@ def update(paths, transcript_path: str, size, tail_kb: int, percent=None) -> boo
         key = promptsession.stamp(oslite.stat(transcript_path), size)
         target = paths.prompt_session_file
         try:
-            old = files.read_regular(target, 4096).split(b"\n", 2)
+            old = statedir.read_state(paths.state_dir, target, 4096).split(b"\n", 2)
         except OSError:
             old = []
         if len(old) > 1 and old[0] == promptsession.MAGIC.encode() and old[1] == key.encode():

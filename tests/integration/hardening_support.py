@@ -158,3 +158,9 @@ def open_tmp():
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def nobody():
+    """The machine's own second user, `nobody`: what another local user can do."""
+    return User("nobody")

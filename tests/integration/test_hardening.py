@@ -21,6 +21,7 @@ from hardening_support import (  # noqa: F401  (fixtures)
     TREE,
     cli,
     fill,
+    nobody,
     open_tmp,
     other_user,
     popen,
@@ -163,6 +164,65 @@ def test_s1_a_missing_claude_dir_made_by_init_is_0700_under_umask_022(env, tmp_p
     for directory in (claude, home(env)):
         if directory.exists():
             assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+
+
+PAYLOAD_FORMAT = "{{{{ cycler.__init__.__globals__.os.system('touch {marker}') }}}}"
+
+
+def _user_config(env, text: str) -> Path:
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(text)
+    return config
+
+
+@NEEDS_ROOT
+def test_s1_a_config_cache_planted_in_a_state_dir_of_another_user_never_runs(env, fake_api, nobody, open_tmp,
+                                                                                tmp_path):
+    """Round three, finding 1: `nobody` makes a world-writable CCPROMPT_HOME and plants a format."""
+    config = _user_config(env, '[statusline]\nseparator = " | "\n')
+    info = config.stat()
+    shared = open_tmp / "ccprompt-home"
+    nobody.run("mkdir", "-m", "777", shared)
+    marker = open_tmp / "pwned-by-cache"
+    planted = {"key": [str(config), info.st_mtime_ns, info.st_size],
+               "config": {"statusline": {"format": PAYLOAD_FORMAT.format(marker=marker)}}}
+    nobody.run("sh", "-c", 'cat > "$1"', "sh", shared / "config.cache.json", input=json.dumps(planted))
+    env = {**env, "CCPROMPT_HOME": str(shared)}
+    for _ in range(2):
+        line, _ = statusline(env, payload(tmp_path))
+        assert line.returncode == 0 and "Traceback" not in line.stderr
+        assert not marker.exists(), "the planted format ran"
+        assert "⚪ state dir unsafe" in line.stdout, line.stdout
+        assert line.stdout.strip() != "0"
+    for args in (["status"], ["config", "show"], ["sessions"]):
+        result = cli(*args, env=env)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        assert str(marker) not in result.stdout and not marker.exists(), args
+
+
+SANDBOX_ESCAPES = [
+    "{{ cycler.__init__.__globals__.os.system('touch MARKER') }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}{{ lipsum.__globals__['os'].system('touch MARKER') }}",
+    "{{ joiner.__init__.__globals__['__builtins__']['open']('MARKER', 'w') }}",
+    "{{ '{0.__class__.__mro__}'.format(status) }}{{ self._TemplateReference__context.cycler.__init__"
+    ".__globals__.os.popen('touch MARKER').read() }}",
+    "{{ segments.update({'network': 'x'}) }}{{ namespace.__init__.__globals__ }}",
+]
+
+
+@pytest.mark.parametrize("template", SANDBOX_ESCAPES)
+def test_s1_a_format_cannot_leave_the_jinja2_sandbox(template, env, fake_api, tmp_path):
+    marker = tmp_path / "escaped"
+    _user_config(env, '[statusline]\nformat = "{{ icon }} up {{ model }}"\n')
+    assert "up Opus" in statusline(env, payload(tmp_path))[0].stdout  # a plain format renders
+    _user_config(env, "[statusline]\nformat = '''" + template.replace("MARKER", str(marker)) + "'''\n")
+    line, _ = statusline(env, payload(tmp_path))
+    assert line.returncode == 0 and "Traceback" not in line.stderr
+    assert not marker.exists(), "the format left the sandbox"
+    text = line.stdout.strip()
+    assert "format refused" in text, text
+    assert "<class" not in text and "function" not in text, text
 
 
 # -- §2 a server writes to your terminal ----------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ccprompt.core import fastjson, files
+from ccprompt.core import fastjson, files, statedir
 from ccprompt.core.paths import Paths
 from ccprompt.core.session_rules import SessionSummary
 from ccprompt.sources.sessions import scan
@@ -121,7 +121,7 @@ def summarise(path: str, info, previous: dict | None) -> dict:
 
 def load_index(paths: Paths) -> dict:
     try:
-        raw = fastjson.loads(files.read_regular(paths.in_state(INDEX_FILE), INDEX_LIMIT))
+        raw = fastjson.loads(statedir.read_state(paths.state_dir, paths.in_state(INDEX_FILE), INDEX_LIMIT))
     except (OSError, ValueError):
         return {}
     if not isinstance(raw, dict) or raw.get("version") != INDEX_VERSION or not isinstance(raw.get("files"), dict):

@@ -7,7 +7,7 @@ model, no tools) are skipped for the route so they never look like a model switc
 
 from __future__ import annotations
 
-from ccprompt.core import fastjson, files
+from ccprompt.core import fastjson, statedir
 from ccprompt.core.paths import Paths
 from ccprompt.core.session_rules import ProxyView
 
@@ -17,7 +17,7 @@ TAIL_BYTES = 1 << 20
 def read_events(paths: Paths, tail_bytes: int = TAIL_BYTES) -> list:
     """The newest proxy events (attempts and notices), oldest first; [] without a proxy."""
     try:
-        data, cut = files.read_tail(paths.requests_file, tail_bytes)
+        data, cut = statedir.read_state_tail(paths.state_dir, paths.requests_file, tail_bytes)
     except OSError:
         return []
     lines = data.split(b"\n")

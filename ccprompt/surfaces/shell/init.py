@@ -96,6 +96,7 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
                   exe: list[str] | None = None, home: str | None = None, wrap_claude: bool = False) -> str:
     """Render the init script from its jinja2 template (the slow path)."""
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     from ccprompt import __version__
     from ccprompt.core import promptsession, session_rules
@@ -136,7 +137,8 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
         "fallback": quote(sanitize(_render.network_segment(None, style))),
         "icons": _render.ICONS,
     }
-    environment = jinja2.Environment(
+    # The shipped templates, sandboxed all the same: every jinja2 render in ccprompt is.
+    environment = ImmutableSandboxedEnvironment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=False,
         keep_trailing_newline=True,
@@ -197,7 +199,7 @@ def init_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAU
     header = (CACHE_MAGIC + key + "\n").encode("utf-8", "surrogateescape") if key else None
     if header is not None:
         try:
-            data = read_regular(cache_file, 1 << 20)
+            data = read_regular(cache_file, 1 << 20, owned=True)
             if data.startswith(header):
                 return data[len(header):].decode("utf-8", "surrogateescape")
         except (OSError, UnicodeDecodeError):
