@@ -11,6 +11,7 @@ import os
 import sys
 import time
 
+from ccprompt.core.kinds import plain, word
 
 SOURCES = {"probe": "from the last probe", "proxy": "from the local proxy's newest request",
            "session": "from the session (a reply newer than every failure)", "none": "no evidence yet"}
@@ -56,7 +57,7 @@ def last_probe(state, now_s: float) -> str:
     windows, network = state.windows, state.network
     if not windows.last_probe_epoch_ms:
         return "none yet"
-    parts = [f"{_age(now_s - windows.last_probe_epoch_ms / 1000)} ago", windows.last_probe_mode or "?"]
+    parts = [f"{_age(now_s - windows.last_probe_epoch_ms / 1000)} ago", f"{word(windows.last_probe_mode)} probe"]
     credential = "anonymous (no credential; a 401 still proves the path)" if state.source in (None, "none") \
         else f"with the credential from {state.source}"
     if network.last_http_status:
@@ -134,7 +135,7 @@ def session(scan, path, now_s: float) -> str:
 
 def next_probe(config, state, scan, now_s: float, decision) -> str:
     if decision.kind:
-        return f"due now ({decision.kind}: {decision.reason}); the next redraw or prompt starts it"
+        return f"due now ({word(decision.kind)}: {plain(decision.reason)}); the next redraw or prompt starts it"
     if not config["monitoring_enabled"]:
         return "never: monitoring_enabled = false"
     if decision.reason.startswith("no probe can be made"):
@@ -142,7 +143,7 @@ def next_probe(config, state, scan, now_s: float, decision) -> str:
         return f"a retry in {_age(retry - now_s)} ({decision.reason})"
     last = state.windows.last_baseline_epoch_ms / 1000 if state else 0
     due = last + config["green_interval_s"]
-    return f"in {_age(due - now_s)} (the GREEN baseline every {config['green_interval_s']}s; now: {decision.reason})"
+    return f"in {_age(due - now_s)} (a baseline probe every {config['green_interval_s']}s; now: {plain(decision.reason)})"
 
 
 def explain(transcript: str | None = None, as_json: bool = False) -> int:
@@ -170,7 +171,7 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
         "rule": rule(config, state),
         "proxy": passive(state, now_s),
         "session": session(scan, path, now_s),
-        "next probe": next_probe(config, state, scan, now_s, decision) if state else "on the next redraw (COLD)",
+        "next probe": next_probe(config, state, scan, now_s, decision) if state else "on the next redraw",
     }
     if as_json:
         import json

@@ -74,7 +74,16 @@ def _print(outcome, state, paths, *, verbose: bool, as_json: bool, written: bool
         if outcome.status in ("healthy", "unknown"):
             line += f" Total:{fmt_ms(outcome.total_ms)}"
         color = color_for(sys.stdout, paths.env)
-        print(render.colorize(line, outcome.status, color) + f"  {sanitize(outcome.reason, 160)}")
+        print(render.colorize(line, outcome.status, color) + f"  {sanitize(_detail(line, outcome.reason), 160)}")
+
+
+def _detail(line: str, reason: str) -> str:
+    """The reason after the line, without the phase the line already names:
+    `🔴 DNS: no such host Total:1ms  Could not resolve host: …`, not DNS three times."""
+    head, sep, rest = (reason or "").partition(" failed: ")
+    if sep and head.isupper() and f"{head}:" in line:
+        return rest
+    return reason or ""
 
 
 def public(outcome) -> dict:

@@ -46,9 +46,8 @@ def network_segment(state: MonitorState | None, style: str = "full", signal: Sig
     network = state.network
     if status == "error":
         text = f"{icon}{via} {sanitize(signal.cause, 60)}"
-        if style == "full" and signal.source == "probe":
-            text += f" {state.breakdown()}"
-        return text
+        phases = state.breakdown() if style == "full" and signal.source == "probe" else ""
+        return f"{text} {phases}" if phases else text
     if style == "short":
         latency = "" if signal.source == "proxy" else f" {fmt_ms(network.latency_ms)}"
         return f"{icon}{via}{latency}" + marker

@@ -104,8 +104,9 @@ def fmt_s(seconds) -> str:
 def breakdown(phases: dict, reused: dict | None = None, https: bool = True) -> str:
     """`DNS:12ms|TCP:30ms|TLS:45ms|TTFB:380ms|Total:470ms`.
 
-    `reuse` marks a phase a reused connection skipped, `-` one that did not complete.
-    A phase that cannot apply (TLS on http://) is left out rather than shown as `-`.
+    `reuse` marks a phase a reused connection skipped. Only the phases that ran are shown:
+    one that did not complete (everything after a failure) or cannot apply (TLS on http://)
+    is left out, never shown as `-`; a failure in DNS leaves only `Total:1ms`.
     """
     reused = reused or {}
     parts = []
@@ -113,6 +114,8 @@ def breakdown(phases: dict, reused: dict | None = None, https: bool = True) -> s
         if key == "tls" and not https:
             continue
         value = number(phases.get(key))
+        if value is None and not reused.get(key):
+            continue
         shown = "reuse" if value is None and reused.get(key) else fmt_ms(value)
         parts.append(f"{label}:{shown}")
     return "|".join(parts)

@@ -6,6 +6,7 @@ import re
 import time
 
 from ccprompt.core import store
+from ccprompt.core.kinds import word
 from ccprompt.core.model import ANSWERED
 from ccprompt.core.paths import Paths
 from ccprompt.core.text import display_width, fmt_ms, is_number, number, sanitize
@@ -146,7 +147,7 @@ def table(records: list, now_s: float) -> list:
     # The date only earns its columns when some row is not from today.
     with_date = any(time.localtime(r["epoch_ms"] / 1000)[:3] != today for r in records)
     time_format = "%m-%d %H:%M:%S" if with_date else "%H:%M:%S"
-    rows = [("TIME", "MODE", "STATUS", "HTTP", "ERROR", "TOTAL", "SLOWEST")]
+    rows = [("TIME", "PROBE", "STATUS", "HTTP", "ERROR", "TOTAL", "SLOWEST")]
     for record in records:
         status = record.get("status") if record.get("status") in ICONS else "unknown"
         error = record.get("error_type") if record.get("error_type") not in (None, "success") else "-"
@@ -156,7 +157,7 @@ def table(records: list, now_s: float) -> list:
         http = record.get("http_status")
         rows.append((
             time.strftime(time_format, time.localtime(record["epoch_ms"] / 1000)),
-            sanitize(record.get("mode") or "-", 8),
+            sanitize(word(record.get("mode")), 12),
             f"{ICONS[status]} {status}",
             str(http) if is_number(http) and http else "-",
             sanitize(error, 40),
@@ -194,16 +195,21 @@ def report(paths: Paths, since_s, *, limit: int = 50, now_s: float | None = None
     where = f" for {sanitize(endpoint, 120)}" if endpoint else ""
     if not period:
         return f"no probes recorded{where} in {_since_text(since_s)} ({path})"
-    lines = [f"{stats['probes']} probes{where} in {_since_text(since_s)}"]
+    follow_ups = (f": {stats['regular_probes']} regular, {stats['incident_probes']} follow-ups "
+                  f"(waiting turn or confirm)") if stats["incident_probes"] else ""
+    lines = [f"{stats['probes']} probes{where} in {_since_text(since_s)}{follow_ups}"]
     legend = f"   {fmt_ms(stats['min_ms'])} … {fmt_ms(stats['max_ms'])}" if stats["answered"] else ""
     if NO_ANSWER in spark:
         legend += f"   ({NO_ANSWER} no answer)"
     lines.append(spark + legend)
     rate = stats["error_rate"] or 0
-    incidents = (f"   + {stats['incident_probes']} incident probes ({stats['incident_errors']} errors)"
-                 if stats["incident_probes"] else "")
-    lines.append(f"P50 {fmt_ms(stats['p50_ms'])}   P95 {fmt_ms(stats['p95_ms'])}   "
-                 f"errors {stats['errors']}/{stats['regular_probes']} ({rate:.1%}){incidents}")
+    # The error rate is over the regular probes; the follow-ups come every 10 s exactly when
+    # something fails, so they are counted apart, each sum with what it is out of.
+    errors = f"errors {stats['errors']} of {stats['regular_probes']} regular ({rate:.1%})" \
+        if stats["regular_probes"] else "errors: no regular probe"
+    if stats["incident_probes"]:
+        errors += f", {stats['incident_errors']} of {stats['incident_probes']} follow-ups"
+    lines.append(f"P50 {fmt_ms(stats['p50_ms'])}   P95 {fmt_ms(stats['p95_ms'])}   {errors}")
     lines.append("")
     shown = period[-limit:] if limit > 0 else period
     lines += table(shown, now_s)

@@ -129,13 +129,18 @@ def network_text(state, style: str, note=None, signal=None) -> str:
 
 
 # The order segments give way when the line is too wide; the network segment never does.
+# First the extras (directory, branch, cost), then the network segment takes its compact
+# style (an error keeps its cause), and only then model and context: the line still says
+# which model, next to why the API fails, at 80 columns.
 DROP_ORDER = ("directory", "git", "cost", "model", "context")
+LATE = ("model", "context")
 SHORTER = {"full": ("short", "icon"), "short": ("icon",), "icon": ()}
 
 
 def fit(seg: dict, order, separator: str, width, shorter) -> list:
-    """The names to show so the line fits `width` columns: other segments go first, in
-    DROP_ORDER, then the network segment takes a shorter style; it is never cut."""
+    """The names to show so the line fits `width` columns: the extras go first; then the
+    network segment takes its next shorter style if that keeps model and context; else they
+    give way, and the network segment shortens only if it must; it is never cut."""
     names = [name for name in order if name in seg]
     if not width:
         return names
@@ -143,17 +148,22 @@ def fit(seg: dict, order, separator: str, width, shorter) -> list:
     def total(kept):
         return display_width(separator.join(seg[name] for name in kept))
 
-    while total(names) > width:
-        droppable = [n for n in DROP_ORDER if n in names] + [n for n in names if n not in DROP_ORDER
-                                                             and n != "network"]
-        if not droppable:
-            break
-        names.remove(droppable[0])
-    if "network" in seg and total(names) > width:
-        for text in shorter:
-            seg["network"] = text
-            if total(names) <= width:
-                break
+    def drop(candidates):
+        while total(names) > width and candidates:
+            names.remove(candidates.pop(0))
+
+    shorter = list(shorter)
+    drop([n for n in DROP_ORDER if n in names and n not in LATE]
+         + [n for n in names if n not in DROP_ORDER and n != "network"])
+    if "network" in seg and total(names) > width and shorter:
+        # The compact style is taken here only if it keeps model and context on the line.
+        full, seg["network"] = seg["network"], shorter[0]
+        if total(names) <= width:
+            return names
+        seg["network"] = full
+    drop([n for n in LATE if n in names])
+    while "network" in seg and total(names) > width and shorter:
+        seg["network"] = shorter.pop(0)
     return names
 
 

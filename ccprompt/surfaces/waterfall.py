@@ -28,7 +28,7 @@ def waterfall(outcome, color: bool = False) -> list:
             elif outcome.stalled_phase == key:
                 shown = "  failed" if outcome.failure_phase != "timeout" else "timed out"
             else:
-                shown = "       -"
+                continue  # after a failure (or TLS on http://): only the phases that ran are shown
             lines.append(f"  {name:<14} {shown:>11}  │{' ' * BAR_WIDTH}│")
             continue
         start = min(int(BAR_WIDTH * elapsed / total), BAR_WIDTH - 1) if total else 0

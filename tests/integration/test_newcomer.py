@@ -239,7 +239,7 @@ def test_explain_says_why_on_one_screen(run_cli, cc_env, fake_api):
     for name in ("line", "shown", "last", "verdict", "rule", "proxy", "session", "next"):
         assert name in names, name
     text = result.stdout
-    assert "🟢" in text and "CALIBRATE" in text and "HTTP 200" in text
+    assert "🟢" in text and "calibration probe" in text and "HTTP 200" in text
     assert "usual" in text and "250 ms slower" in text
     assert str(transcript) in text and "next probe   in 4m5" in text
     assert all(len(line) <= 100 or str(transcript) in line for line in lines)  # a path is never cut

@@ -60,13 +60,13 @@ def test_history_shows_sparkline_percentiles_error_rate_and_table(cc_env, run_cl
     # 300 100 200 400 500 × 700 600 900 1000 800, scaled from 100 ms (▁) to 1000 ms (█)
     assert lines[1] == "▃▁▂▃▄×▆▅▇█▆   100ms … 1000ms   (× no answer)"
     # nearest rank over the ten answered probes: P50 is the 5th smallest, P95 the 10th
-    assert lines[2] == "P50 500ms   P95 1000ms   errors 1/11 (9.1%)"
+    assert lines[2] == "P50 500ms   P95 1000ms   errors 1 of 11 regular (9.1%)"
     header = lines[4]
-    assert re.match(r"TIME\s+MODE\s+STATUS\s+HTTP\s+ERROR\s+TOTAL\s+SLOWEST", header)
+    assert re.match(r"TIME\s+PROBE\s+STATUS\s+HTTP\s+ERROR\s+TOTAL\s+SLOWEST", header)
     rows = lines[5:]
     assert len(rows) == 11
-    assert re.search(r"GREEN\s+🟢 healthy\s+200\s+-\s+300ms\s+TTFB 270ms$", rows[0])
-    assert re.search(r"GREEN\s+🔴 error\s+-\s+connection_error \(dns\)\s+2ms\s+-$", rows[5])
+    assert re.search(r"baseline\s+🟢 healthy\s+200\s+-\s+300ms\s+TTFB 270ms$", rows[0])
+    assert re.search(r"baseline\s+🔴 error\s+-\s+connection_error \(dns\)\s+2ms\s+-$", rows[5])
     assert "5000ms" not in result.stdout  # the probe from 3 h ago is outside the period
 
 
@@ -106,9 +106,9 @@ def test_history_of_real_probes_and_bad_input(fake_api, cc_env, run_cli):
     result = run_cli("history", env=cc_env)
     assert result.returncode == 0
     assert f"2 probes for {endpoint} in the last 1h" in result.stdout
-    assert re.search(r"MANUAL\s+🟢 healthy\s+200", result.stdout)
-    assert re.search(r"MANUAL\s+🔴 error\s+529\s+overloaded_error", result.stdout)
-    assert "errors 1/2 (50.0%)" in result.stdout
+    assert re.search(r"manual\s+🟢 healthy\s+200", result.stdout)
+    assert re.search(r"manual\s+🔴 error\s+529\s+overloaded_error", result.stdout)
+    assert "errors 1 of 2 regular (50.0%)" in result.stdout
     assert_no_secret(result, home)
 
     bad = run_cli("history", "--since", "yesterday", env=example_env(cc_env))
@@ -124,9 +124,11 @@ def test_only_this_endpoints_probes_and_incident_probes_apart(cc_env, run_cli):
     write_history(home, [record(now - 30 * MIN, 400.0), *incident, record(now - 2 * MIN, 420.0), elsewhere])
 
     mine = run_cli("history", env=example_env(cc_env)).stdout.splitlines()
-    assert mine[0] == f"8 probes for {EXAMPLE}/v1/messages in the last 1h"
+    assert mine[0] == (f"8 probes for {EXAMPLE}/v1/messages in the last 1h: 2 regular, 6 follow-ups "
+                       "(waiting turn or confirm)")
     # the six RED probes came every 10 s of an outage: the error rate is over the regular ones
-    assert mine[2] == "P50 400ms   P95 420ms   errors 0/2 (0.0%)   + 6 incident probes (6 errors)"
+    assert mine[2] == "P50 400ms   P95 420ms   errors 0 of 2 regular (0.0%), 6 of 6 follow-ups"
+    assert re.search(r"waiting turn\s+🔴 error\s+529", "\n".join(mine))  # never `RED` or `CALIBRAT`
     every = run_cli("history", "--all-endpoints", "--json", env=example_env(cc_env))
     document = json.loads(every.stdout)
     assert document["endpoint"] == "all" and document["probes"] == 9 and document["incident_probes"] == 6

@@ -73,7 +73,7 @@ def test_network_segment_styles():
              "network": {"failure_phase": "timeout", "timeout_ms": 2000,
                          "phases_ms": {"dns": 12, "tcp": 28, "tls": 45, "ttfb": None, "total": 2000}}}
     assert network_segment(error) == ("🔴 timeout after 2s waiting for the first byte "
-                                      "DNS:12ms|TCP:28ms|TLS:45ms|TTFB:-|Total:2000ms")
+                                      "DNS:12ms|TCP:28ms|TLS:45ms|Total:2000ms")  # never a `-`
     assert network_segment(error, "short") == "🔴 timeout after 2s waiting for the first byte"
     reused = {"status": "degraded", "network": {"p95_latency_ms": 0, "reused": {"dns": True, "tcp": True, "tls": True},
                                                 "phases_ms": {"dns": None, "tcp": None, "tls": None, "ttfb": 890, "total": 890}}}

@@ -187,7 +187,7 @@ class Watcher:
             self.refresh_textfile()
             return step.once_code if self.once else None
         step = self.follow("probe", new)
-        self.report("probe", f"{MODE} {result_text(new)}{self.plan(step.delay_s)}",
+        self.report("probe", f"{result_text(new)}{self.plan(step.delay_s)}",
                     mode=MODE, **result_fields(new), failures=self.failures, next_in_s=round(step.delay_s, 3))
         self.refresh_textfile()
         return step.once_code if self.once else None
