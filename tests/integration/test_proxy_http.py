@@ -17,7 +17,7 @@ from harness import ConnectProxy
 from harness.proxyrun import ProxyThread, request
 from harness.sseapi import Script, SSEUpstream, message_stream
 
-from ccprompt.sources.proxy import relay
+from ccprompt.sources.proxy import message as relay
 from ccprompt.sources.proxy.upstream import Upstream
 
 BODY = b'{"model":"claude-opus-test","stream":true,"messages":[]}'

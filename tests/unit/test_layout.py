@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "ccprompt"
 FLOORS = ("core", "sources", "surfaces", "ops", "commands", "cli")
 TOP = {"entry", "launcher", "__main__"}
 STDLIB_ONLY = ("core",)
-HEAVY = ("typer", "click", "rich", "jinja2", "pycurl", "aiohttp", "shellingham", "mcp", "pydantic")
+HEAVY = ("typer", "click", "rich", "jinja2", "pycurl", "aiohttp", "shellingham", "mcp", "pydantic", "httptools", "uvloop")
 
 
 def module_name(path: Path) -> str:
@@ -114,11 +114,11 @@ def test_the_ground_floor_uses_the_standard_library_only(floor):
         assert not heavy, f"{path.relative_to(PACKAGE)} imports {sorted(heavy)}"
 
 
-def test_the_event_loop_library_stays_inside_the_proxy_and_nothing_needs_aiohttp():
+def test_the_event_loop_and_http_parser_stay_inside_the_proxy_and_nothing_needs_aiohttp():
     for path in sorted(PACKAGE.rglob("*.py")):
         imported = external_imports(path)
         assert "aiohttp" not in imported, path
-        if "uvloop" in imported:
+        if imported & {"uvloop", "httptools"}:
             assert "proxy" in path.relative_to(PACKAGE).parts, path
 
 

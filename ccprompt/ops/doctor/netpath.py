@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from ccprompt import __version__
+from ccprompt.core import netproxy
 from ccprompt.core.text import sanitize
 from ccprompt.ops.doctor.registry import NET_TIMEOUT_S, Deadline
 
@@ -58,24 +59,18 @@ def proxy_in_effect(url: str, host: str, env) -> str:
     from ccprompt.sources.probe import proxy_for
 
     proxy, no_proxy = proxy_for(url, env)
-    return "" if proxy and proxy_bypassed(host, no_proxy) else proxy
+    from urllib.parse import urlsplit
+
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = None
+    return "" if proxy and proxy_bypassed(host, no_proxy, port) else proxy
 
 
-def proxy_bypassed(host: str, no_proxy: str) -> bool:
-    """Whether NO_PROXY exempts `host`, read the way libcurl reads it."""
-    host = host.lower().strip("[]")
-    for entry in (no_proxy or "").split(","):
-        entry = entry.strip().lower()
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        if entry.count(":") == 1:
-            entry = entry.split(":", 1)[0]  # host:port; ports are not compared
-        entry = entry.strip("[]").lstrip(".")
-        if host == entry or host.endswith("." + entry):
-            return True
-    return False
+def proxy_bypassed(host: str, no_proxy: str, port: int | None = None) -> bool:
+    """Whether NO_PROXY exempts `host`: the one rule the local proxy follows too."""
+    return netproxy.bypasses(host, port, no_proxy)
 
 
 @dataclass(frozen=True)
@@ -224,7 +219,7 @@ def _connect_any(addresses, port: int, deadline: Deadline) -> socket.socket:
 
 
 def _tunnel(target: Target, deadline: Deadline):
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import urlsplit
 
     proxy = target.proxy if "://" in target.proxy else "http://" + target.proxy
     parts = urlsplit(proxy)
@@ -234,22 +229,15 @@ def _tunnel(target: Target, deadline: Deadline):
     if error is not None:
         raise OSError(f"cannot resolve the proxy {sanitize(parts.hostname, 80)}")
     sock = _connect_any(tuple(dict.fromkeys(info[4][0] for info in infos)), port, deadline)
-    request = f"CONNECT {target.host}:{target.port} HTTP/1.1\r\nHost: {target.host}:{target.port}\r\n"
-    if parts.username:
-        import base64
-
-        token = base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode())
-        request += f"Proxy-Authorization: Basic {token.decode()}\r\n"
     try:
         sock.settimeout(max(deadline.remaining(), 0.001))
-        sock.sendall((request + "\r\n").encode())
+        sock.sendall(netproxy.connect_request(target.host, target.port, parts.username, parts.password))
         head = read_head(sock, deadline)
     except BaseException:
         sock.close()
         raise
-    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-    fields = status_line.split()
-    if len(fields) < 2 or fields[1] != "200":
+    status, status_line = netproxy.tunnel_status(head)
+    if status != 200:
         sock.close()
         raise ConnectionError(f"the proxy refused the tunnel: {sanitize(status_line, 80)}")
     return sock, f"{parts.hostname}:{port}"

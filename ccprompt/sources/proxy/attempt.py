@@ -96,6 +96,7 @@ class AttemptState:
     # -- inputs --------------------------------------------------------------------
 
     def on_request(self, headers, body: bytes) -> None:
+        headers = _text(headers)
         encoded = False
         for name, value in headers:
             lower = name.lower()
@@ -124,6 +125,7 @@ class AttemptState:
                 handle.close()
 
     def on_response(self, status: int, reason: str, headers, at: float) -> None:
+        headers = _text(headers)
         self.status = status
         self.t_headers = at
         content_type = ""
@@ -327,6 +329,12 @@ class AttemptState:
         if notes:
             event["analysis"] = "; ".join(notes)
         return event
+
+
+def _text(headers) -> list:
+    """Header pairs as read by httptools (bytes) as text, on the analysis thread."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) if isinstance(name, bytes) else (name, value)
+            for name, value in headers]
 
 
 def _ms(later, earlier):

@@ -1,19 +1,57 @@
-"""One client connection: its requests read in turn, each relayed by an `Exchange`.
+"""One client connection: an `httptools.HttpRequestParser` reads its requests, each relayed by an `Exchange`.
 
-A request head in the usual form is read the quick way (`heads.quick_request`); a request
-whose body is all here already leaves for the upstream in the callback that read it.
-`GET /__ccprompt/health` is answered here. Malformed requests get one JSON error and the
-connection closes.
+The shape is uvicorn's: the parser calls back with the URL, each header, each piece of body and
+the message's end; a complete request is queued, and the first in the queue is relayed while the
+others wait their turn (pipelining). Reading pauses while a request waits behind another, and
+while the server's budget of buffered request bytes is spent. A request the proxy refuses gets one
+JSON error, after the answers to the requests before it, and the connection closes.
+`GET /__ccprompt/health` is answered here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
+import time
 
-from .exchange import HEALTH_PATH, Exchange, error_body, simple_response
-from .heads import Fields, HTTPError, header, parse_head, quick_request, tokens
-from .relay import MAX_HEADER_BYTES, MAX_REQUEST_BODY, Body, request_body
+import httptools
+
+from .exchange import HEALTH_PATH, Exchange, _cause
+from .message import MAX_HEADER_BYTES, MAX_REQUEST_BODY, Refused, refusal, simple_response, transfer_coding, \
+    value_of
+from .relay import strict
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class Request:
+    """One request as read: method, target (origin form), header pairs, body. Owned by its connection."""
+
+    __slots__ = ("method", "target", "headers", "body", "parts", "size", "keep_alive", "http10", "expect",
+                 "held", "budget", "started", "body_started", "raw")
+
+    def __init__(self, budget, now: float) -> None:
+        self.method = b""
+        self.target = b""
+        self.headers: list = []
+        self.body = b""
+        self.parts: list | None = None
+        self.size = 0  # head bytes while the head is read, then body bytes
+        self.keep_alive = True
+        self.http10 = False
+        self.expect = False
+        self.held = 0  # bytes counted against the server's budget
+        self.budget = budget
+        self.started = now
+        self.body_started = 0.0
+        self.raw = 0  # bytes of the reads its head has spanned so far
+
+    def release(self) -> None:
+        """Give the body's bytes back to the budget (the request has no further use for them)."""
+        if self.held:
+            held, self.held = self.held, 0
+            self.budget.release(held)
 
 
 class ClientProtocol(asyncio.Protocol):
@@ -22,22 +60,33 @@ class ClientProtocol(asyncio.Protocol):
     def __init__(self, server) -> None:
         self.server = server
         self.transport = None
-        self.buffer = b""
-        self.request = None  # (method, path, headers, Body, parts, size) while its body arrives
-        self.exchange = None
-        self.task = None
+        self.parser = strict(httptools.HttpRequestParser(self))
+        self.reading: Request | None = None  # the request whose bytes are arriving
+        self.queue: collections.deque = collections.deque()  # read whole, waiting their turn
+        self.exchange: Exchange | None = None
         self.gone = False
-        self.close_after = False
-        self.held = b""
+        self.closing = False  # no further request is read
+        self.refused = b""  # the answer to a refused request, sent once those before it are answered
+        self.paused: set = set()
+        self.idle_since = 0.0
+        self.turn = 0.0  # when this connection last had the proxy's attention back
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        self.server.clients.add(self)
+        self.idle_since = self.turn = time.monotonic()
+        self.server.connection_made(self)
 
     def connection_lost(self, exc) -> None:
         self.gone = True
-        self.server.clients.discard(self)
+        self.server.connection_lost(self)
+        if self.reading is not None:
+            self.reading.release()
+        for request in self.queue:
+            request.release()
         if self.exchange is not None:
+            self.exchange.request.release()
             self.exchange.client_lost()
 
     def pause_writing(self) -> None:
@@ -48,88 +97,131 @@ class ClientProtocol(asyncio.Protocol):
         if self.exchange is not None:
             self.exchange.resume()
 
-    def hold(self, head: bytes) -> None:
-        self.held = head
-
-    def write(self, data: bytes) -> None:
-        if self.held:
-            data, self.held = self.held + data, b""
-        if not self.gone:
-            self.transport.write(data)
-
-    def flush(self) -> None:
-        if self.held:
-            self.write(b"")
-
-    def abort_after_flush(self) -> None:
-        self.flush()
-        if not self.gone:
-            self.transport.close()
-
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if self.task is None:
+        if self.closing:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self.queue:  # a request that asked to switch protocols: answered, then the connection ends
+                self.queue[-1].keep_alive = False
+            self.closing = True
+        except Exception as exc:  # noqa: BLE001 - every parser error is a refusal
+            cause = _cause(exc)
+            if isinstance(cause, Refused):
+                self.refuse(cause.status, cause.why)
+            else:
+                self.refuse(400, _why(exc))
+            return
+        reading = self.reading
+        if reading is not None and reading.body_started == 0.0:
+            reading.raw += len(data)
+            if reading.raw > MAX_HEADER_BYTES:
+                self.refuse(431, "request head too large")  # its end has not arrived, and never needs to
+                return
+        if self.queue and self.exchange is not None:
+            self.pause("turn")
+        if reading is not None and reading.expect and self.exchange is None:
+            self._continue(reading)
+
+    # -- httptools callbacks -----------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.reading = Request(self.server.budget, time.monotonic())
+
+    def on_url(self, url: bytes) -> None:
+        reading = self.reading
+        reading.target += url
+        reading.size += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        reading = self.reading
+        if reading.body_started:
+            return  # trailers of a chunked body: not passed on
+        reading.headers.append((name, value))
+        reading.size += len(name) + len(value) + 4
+        if reading.size > MAX_HEADER_BYTES:
+            raise Refused(431, "request head too large")
+
+    def on_headers_complete(self) -> None:
+        reading, parser = self.reading, self.parser
+        if reading.size > MAX_HEADER_BYTES:
+            raise Refused(431, "request head too large")
+        reading.body_started = time.monotonic()
+        reading.method = method = parser.get_method()
+        if method == b"CONNECT":
+            raise Refused(400, "CONNECT is not served")
+        version = parser.get_http_version()
+        if version not in ("1.1", "1.0"):
+            raise Refused(400, "not HTTP/1.1")
+        reading.http10 = version == "1.0"
+        reading.keep_alive = parser.should_keep_alive() and not reading.http10
+        reading.target = _origin_form(reading.target)
+        headers = reading.headers
+        chunked = transfer_coding(headers)
+        length = value_of(headers, b"content-length")
+        if length is not None and int(length) > MAX_REQUEST_BODY:
+            raise Refused(413, "request body too large")
+        expect = value_of(headers, b"expect")
+        if expect is not None and expect.strip().lower() == b"100-continue" and (chunked or (length or b"0") != b"0"):
+            reading.expect = True
+        reading.size = 0
+
+    def on_body(self, body: bytes) -> None:
+        reading = self.reading
+        reading.expect = False
+        size = len(body)
+        reading.size += size
+        if reading.size > MAX_REQUEST_BODY:
+            raise Refused(413, "request body too large")
+        if reading.parts is None:
+            reading.parts = [body]
+        else:
+            reading.parts.append(body)
+        reading.held += size
+        reading.budget.take(size, self, reading.held)
+
+    def on_message_complete(self) -> None:
+        reading, self.reading = self.reading, None
+        parts = reading.parts
+        if parts:
+            reading.body = parts[0] if len(parts) == 1 else b"".join(parts)
+            reading.parts = None
+        if not reading.keep_alive:
+            self.closing = True
+        self.queue.append(reading)
+        if self.exchange is None:
             self._next()
 
+    # -- turns ------------------------------------------------------------------------------------
+
     def _next(self) -> None:
-        while self.task is None and not self.gone:
-            if self.request is None:
-                end = self.buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(self.buffer) > MAX_HEADER_BYTES:
-                        self._fail(431, "ccprompt proxy: request head too large")
+        """Start on the first queued request, or, with none, read again (or send a pending refusal)."""
+        while self.exchange is None and not self.gone:
+            if not self.queue:
+                self.turn = self.idle_since = time.monotonic()
+                if self.refused:
+                    self._send_refusal()
                     return
-                head = self.buffer[:end]
-                quick = quick_request(head)
-                if quick is not None:
-                    method, path, lines, length, raw = quick
-                    body = Body("length", length)
-                    headers = Fields(raw)  # a quick request has no Expect
-                else:
-                    try:
-                        (method, path, version), headers = parse_head(head)
-                        body = request_body(headers)
-                    except HTTPError:
-                        self._fail(400, "ccprompt proxy: not an HTTP/1.1 request")
-                        return
-                    lines = None
-                    if version != "HTTP/1.1" or "close" in tokens(headers, "connection"):
-                        self.close_after = True
-                self.buffer = self.buffer[end + 4:]
-                if body.kind == "length" and body.left > MAX_REQUEST_BODY:
-                    self._fail(413, "ccprompt proxy: request body too large")
+                if self.closing:
+                    self.transport.close()
                     return
-                self.request = (method, path, headers, body, [], 0, lines)
-                if (lines is None and (header(headers, "expect") or "").lower() == "100-continue" and not body.done
-                        and not self.buffer):
-                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            method, path, headers, body, parts, size, lines = self.request
-            if not body.done:
-                try:
-                    payload, self.buffer = body.feed(self.buffer)
-                except HTTPError:
-                    self._fail(400, "ccprompt proxy: not an HTTP/1.1 request")
-                    return
-                parts.append(payload)
-                size += len(payload)
-                if size > MAX_REQUEST_BODY:
-                    self._fail(413, "ccprompt proxy: request body too large")
-                    return
-                self.request = (method, path, headers, body, parts, size, lines)
-                if not body.done:
-                    return
-            self.request = None
-            if path.split("?", 1)[0] == HEALTH_PATH and method in ("GET", "HEAD"):
+                self.resume("turn")
+                if self.reading is not None and self.reading.expect:
+                    self._continue(self.reading)
+                return
+            request = self.queue.popleft()
+            if request.target.split(b"?", 1)[0] == HEALTH_PATH.encode() and request.method in (b"GET", b"HEAD"):
                 reply = json.dumps(self.server.health()).encode()
-                self.transport.write(simple_response(200, reply, self.close_after, method == "HEAD"))
-                if self.close_after:
+                self.transport.write(simple_response(200, reply, not request.keep_alive, request.method == b"HEAD"))
+                if not request.keep_alive:
                     self.transport.close()
                     return
                 continue
-            self.server.requests += 1
-            self.exchange = Exchange(self.server, self, method, path, headers, b"".join(parts), lines)
-            self.exchange.start()
-            self.task = self.server.loop.create_task(self._serve(self.exchange))
+            self.server.count_request()
+            self.exchange = exchange = Exchange(self.server, self, request)
+            exchange.start()
+            self.server.loop.create_task(self._serve(exchange))
 
     async def _serve(self, exchange: Exchange) -> None:
         try:
@@ -138,17 +230,93 @@ class ClientProtocol(asyncio.Protocol):
             again = False
         finally:
             exchange.answered()
-        self.flush()
+            exchange.request.release()
         self.exchange = None
-        self.task = None
-        if not again or self.close_after:
+        if not again or self.gone:
             if not self.gone:
                 self.transport.close()
             return
-        if self.buffer:
-            self._next()
+        self._next()
 
-    def _fail(self, status: int, message: str) -> None:
-        self.transport.write(simple_response(status, error_body(message), True))
-        self.transport.close()
-        self.gone = True
+    def _continue(self, request: Request) -> None:
+        request.expect = False
+        if not self.queue:
+            self.transport.write(CONTINUE)
+
+    # -- what the exchange and the server may ask of a connection ------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if not self.gone:
+            self.transport.write(data)
+
+    def abort(self) -> None:
+        """Close once what was written has gone: the client must see a cut stream as cut."""
+        self.closing = True
+        if not self.gone:
+            self.transport.close()
+
+    def pause(self, why: str) -> None:
+        if not self.paused and not self.gone:
+            self.transport.pause_reading()
+        self.paused.add(why)
+
+    def resume(self, why: str) -> None:
+        if why in self.paused:
+            self.paused.discard(why)
+            if not self.paused and not self.gone:
+                self.transport.resume_reading()
+
+    def refuse(self, status: int, why: str) -> None:
+        """Answer `status` after the requests before this one, then close. Nothing more is read."""
+        self.closing = True
+        if self.reading is not None:
+            self.reading.release()
+            self.reading = None
+        self.refused = refusal(status, "ccprompt proxy: " + why)
+        self.pause("refused")
+        if self.exchange is None and not self.queue:
+            self._send_refusal()
+
+    def _send_refusal(self) -> None:
+        if not self.gone:
+            self.transport.write(self.refused)
+            self.transport.close()
+        self.refused = b""
+
+    def idle(self) -> bool:
+        """Nothing in progress: no request being read or answered."""
+        return self.reading is None and self.exchange is None and not self.queue
+
+    def check(self, now: float, limits) -> None:
+        """Close a connection that has kept the proxy waiting too long; never one being answered."""
+        if self.gone or self.exchange is not None or self.queue or self.closing:
+            return
+        reading = self.reading
+        if reading is None:
+            if now - self.idle_since > limits.idle_timeout_s:
+                self.closing = True
+                self.transport.close()
+        elif reading.body_started == 0.0:
+            if now - max(reading.started, self.turn) > limits.head_timeout_s:
+                self.refuse(408, "request head not received in time")
+        elif now - max(reading.body_started, self.turn) > limits.body_timeout_s:
+            self.refuse(408, "request body not received in time")
+
+
+def _origin_form(target: bytes) -> bytes:
+    """The path and query of a request target; an absolute-form URI loses its scheme and host here."""
+    if target.startswith(b"/"):
+        return target
+    if b"://" in target[:10]:
+        try:
+            url = httptools.parse_url(target)
+        except httptools.HttpParserInvalidURLError:
+            raise Refused(400, "bad request target") from None
+        path = url.path or b"/"
+        return path + (b"?" + url.query if url.query else b"")
+    raise Refused(400, "bad request target")
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return "not an HTTP/1.1 request (" + text[:60].replace('"', "'") + ")"

@@ -1,98 +1,113 @@
-"""One request relayed to the upstream, and its response back to the client.
+"""One request relayed to the upstream, and its response read by httptools and passed back.
 
-The client's request has been read whole (bodies are JSON, at most 64 MB); it is sent on a pooled
-upstream connection; a pooled connection the upstream had just closed is replaced once,
-since nothing was answered and the body is still here. The response goes back as it
-arrives (see `relay`). Failures to reach the upstream get an Anthropic-shaped 502.
+The client's request has been read whole (bodies are JSON, at most 64 MiB); it goes up on a
+pooled connection with its own Content-Length. A pooled connection the upstream had just closed
+is replaced once, since nothing was answered and the body is still here. The response is read by
+its own `httptools.HttpResponseParser`: each callback adds bytes for the client, written once per
+upstream read, before the analysis hears of them. A chunked body goes down chunked again, a
+length stays a length, a body that ends at the upstream's close ends the client's connection.
+A response httptools refuses, or that the proxy refuses on top of it, is a 502 when nothing of it
+has been passed on, else a cut stream; that upstream connection is closed either way, so nothing
+of one response can reach the next request.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
+import httptools
+
 from .attempt import Attempt
-from .heads import (BODY_METHODS, Fields, HTTPError, field_lines, forwardable, parse_head, quick_response,
-                    response_lines, tokens)
-from .relay import MAX_HEADER_BYTES, UpstreamError, framing, response_body
+from .message import MAX_HEADER_BYTES, HOP_BY_HOP, NOT_SENT_UP, Refused, error_body, fields, simple_response, \
+    transfer_coding, value_of
+from .relay import UpstreamError, strict
 
 HEALTH_PATH = "/__ccprompt/health"
-REASONS = {200: "OK", 400: "Bad Request", 413: "Payload Too Large", 431: "Request Header Fields Too Large",
-           502: "Bad Gateway"}
-
-
-def error_body(message: str) -> bytes:
-    return json.dumps({"type": "error", "error": {"type": "api_error", "message": message}}).encode()
-
-
-def simple_response(status: int, body: bytes, close: bool, head_only: bool = False) -> bytes:
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}", "Content-Type: application/json",
-             f"Content-Length: {len(body)}"]
-    if close:
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head_only else body)
+BODY_METHODS = (b"POST", b"PUT", b"PATCH")  # these always say their Content-Length, 0 included
 
 
 class _Closed(Exception):
     """The upstream closed the connection before answering."""
 
 
+class _Stop(Exception):
+    """The reply is over as far as this exchange goes (a HEAD reply's head, or bytes after the end)."""
+
+
+def _settle(future, result=None, error=None) -> None:
+    """Set a future once: whichever side speaks first (client gone, upstream answer) wins."""
+    if future is not None and not future.done():
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """What a callback raised, for an httptools error that wraps it."""
+    if isinstance(exc, httptools.HttpParserCallbackError) and exc.__context__ is not None:
+        return exc.__context__
+    return exc
+
+
 class Exchange:
     """One request and its response; the upstream connection feeds it through `upstream_data`."""
 
-    def __init__(self, server, client, method: str, raw_path: str, headers, body: bytes, lines=None) -> None:
-        """`headers` are parsed pairs (the careful way) or, with `lines` (the quick way), a `Fields`."""
+    def __init__(self, server, client, request) -> None:
         self.server = server
         self.client = client
-        self.method = method
-        self.raw_path = raw_path
-        if lines is None:
-            # Expect: 100-continue was answered here, with the body already read.
-            self.headers = tuple((n, v) for n, v in forwardable(headers) if n.lower() != "expect")
-            lines = field_lines((n, v) for n, v in self.headers if n.lower() != "content-length")
-        else:
-            self.headers = headers
-        self.lines = lines  # the header lines sent on, without Host and Content-Length
-        self.body = body
-        self.attempt = Attempt(method, raw_path)
+        self.request = request
+        self.method = request.method
+        self.attempt = Attempt(request.method.decode("latin-1"), request.target.decode("latin-1"))
         self.connection = None
-        self.buffer = b""
-        self.framing = None
-        self.head = None  # a future: the response head has been relayed
+        self.parser = None
+        self.head = None  # a future: the response head has been read
         self.done = None  # a future: (outcome, detail)
         self.reusable = False
         self.returned = False  # the upstream connection is back in the pool
-        self.waiting = False  # counted in server.waiting until its first body bytes go out
+        self.waiting = False  # counted as waiting by the server until its first bytes go out
+        # The reply being read
+        self.status = 0
+        self.reason = b""
+        self.headers: list = []
+        self.head_size = 0
+        self.interim = False
+        self.in_body = False
+        self.finished = False
+        self.kind = None  # none, length, chunked, close
+        self.down_chunked = False
+        self.out: list = []
+        self.payloads: list = []
+        self.head_news = False
 
     def request_bytes(self) -> bytes:
-        pool = self.server.pool
-        parts = [f"{self.method} {pool.target(self.raw_path)} HTTP/1.1\r\nHost: {pool.host_header}".encode("latin-1"),
-                 self.lines]
-        if self.body or self.method in BODY_METHODS:
-            parts.append(b"\r\nContent-Length: %d" % len(self.body))
-        if pool.proxy is not None and not pool.https:
-            auth = pool.proxy_authorization()
-            if auth:
-                parts.append(f"\r\nProxy-Authorization: {auth}".encode("latin-1"))
-        parts += (b"\r\n\r\n", self.body)
+        pool, request = self.server.pool, self.request
+        body = request.body
+        parts = [b"%s %s HTTP/1.1\r\nHost: %s" % (self.method, pool.target(request.target), pool.host_header),
+                 fields(request.headers, NOT_SENT_UP)]
+        if body or self.method in BODY_METHODS:
+            parts.append(b"\r\nContent-Length: %d" % len(body))
+        if pool.proxy_header:
+            parts.append(pool.proxy_header)
+        parts += (b"\r\n\r\n", body)
         return b"".join(parts)
 
     def start(self) -> None:
-        """Begin at once, in the caller's callback: on a pooled connection the request leaves now."""
-        self.attempt.t0 = time.monotonic()
+        """Send at once on a pooled connection if there is one; `run` does the rest."""
         self.waiting = True
-        self.server.waiting += 1
+        self.server.request_waiting(1)
         connection = self.server.pool.take()
         if connection is not None:
             self.attempt.reused = True
             self._send(connection)
-        self.server.analyzer.begin(self.attempt, self.headers, self.body)
+        self.server.analyzer.begin(self.attempt, self.request.headers, self.request.body)
 
     def _send(self, connection) -> None:
-        self.connection, self.buffer, self.framing = connection, b"", None
-        connection.exchange = self
-        connection.transport.write(self.request_bytes())
-        # Nothing can arrive before this callback returns: the rest waits until the request is gone.
+        self.connection = connection
+        self.parser = strict(httptools.HttpResponseParser(self))
+        self.headers, self.head_size, self.reason = [], 0, b""
+        connection.attach(self)
+        connection.write(self.request_bytes())
         loop = self.server.loop
         self.head, self.done = loop.create_future(), loop.create_future()
 
@@ -106,9 +121,14 @@ class Exchange:
                     if connection is not None:
                         attempt.reused = True
                     else:
-                        connection = await pool.connect(attempt)
+                        connection, attempt.conn = await pool.connect()
+                        attempt.reused = False
                 except UpstreamError as exc:
                     return self._unreachable(str(exc))
+                if self.client.gone:
+                    pool.give_back(connection)
+                    analyzer.end(attempt, "client_aborted", None, time.monotonic())
+                    return False
                 self._send(connection)
             connection = self.connection
             try:
@@ -122,9 +142,10 @@ class Exchange:
                     return False
                 if not (attempt.reused and tries_left):
                     return self._unreachable("the upstream closed the connection")
-            except HTTPError:
+            except Refused as exc:
                 connection.close()
-                return self._unreachable("the upstream's reply is not HTTP/1.1")
+                return self._unreachable(f"the upstream's reply is malformed ({exc.why})")
+        self.request.release()  # no second try now: the body's place in the budget is free
         outcome, detail = "ok", None
         try:
             outcome, detail = await self.done
@@ -134,67 +155,141 @@ class Exchange:
             elif outcome == "ok" and self.reusable and not self.client.gone:
                 pool.give_back(connection)
             else:
-                connection.exchange = None
                 connection.close()
             analyzer.end(attempt, outcome, detail, time.monotonic())
-        return outcome == "ok" and self.framing.kind != "close"
+        return outcome == "ok" and self.request.keep_alive
 
     def answered(self) -> None:
         """The client has its first bytes (or never will): analysis may use the CPU again."""
         if self.waiting:
             self.waiting = False
-            self.server.waiting -= 1
+            self.server.request_waiting(-1)
 
     def _unreachable(self, detail: str) -> bool:
         self.server.analyzer.end(self.attempt, "upstream_unreachable", detail, time.monotonic())
         self.client.write(simple_response(502, error_body(f"ccprompt proxy: upstream unreachable: {detail}"),
-                                          self.client.close_after))
+                                          not self.request.keep_alive))
         return True
+
+    # -- httptools callbacks: the upstream's reply ---------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.finished:
+            raise _Stop()  # bytes after the end of the reply: never passed on
+        self.headers, self.head_size, self.reason, self.in_body = [], 0, b"", False
+
+    def on_status(self, reason: bytes) -> None:
+        self.reason += reason
+        self.head_size += len(reason)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.in_body:
+            return  # trailers are not passed on
+        self.headers.append((name, value))
+        self.head_size += len(name) + len(value) + 4
+        if self.head_size > MAX_HEADER_BYTES:
+            raise Refused(502, "head too large")
+
+    def on_headers_complete(self) -> None:
+        if self.head_size > MAX_HEADER_BYTES:
+            raise Refused(502, "head too large")
+        status = self.parser.get_status_code()
+        if not 100 <= status <= 599 or status == 101:
+            raise Refused(502, f"status {status}")
+        self.in_body = True
+        if status < 200:
+            self.interim = True  # 100, 102, 103: not passed on; the real reply follows
+            return
+        self.interim = False
+        self.status = status
+        try:
+            chunked = transfer_coding(self.headers)
+        except Refused:
+            raise Refused(502, "a Transfer-Encoding other than chunked") from None
+        request = self.request
+        if self.method == b"HEAD" or status in (204, 304):
+            self.kind = "none"
+        elif chunked:
+            self.kind = "chunked"
+        elif value_of(self.headers, b"content-length") is not None:
+            self.kind = "length"
+        else:
+            self.kind = "close"
+        self.reusable = self.kind != "close" and self.parser.should_keep_alive()
+        self.down_chunked = self.kind == "chunked" and not request.http10
+        parts = [b"HTTP/1.1 %d %s" % (status, self.reason), fields(self.headers, HOP_BY_HOP)]
+        if self.down_chunked:
+            parts.append(b"\r\nTransfer-Encoding: chunked")
+        if self.kind == "close" or (self.kind == "chunked" and request.http10) or not request.keep_alive:
+            request.keep_alive = False
+            parts.append(b"\r\nConnection: close")
+        parts.append(b"\r\n\r\n")
+        self.out.append(b"".join(parts))
+        self.head_news = True
+        if self.method == b"HEAD":
+            self.finished = True
+            self.reusable = False  # httptools cannot be told this reply has no body: the connection goes
+            raise _Stop()
+
+    def on_body(self, body: bytes) -> None:
+        if self.interim:
+            return
+        if self.down_chunked:
+            self.out += (b"%x\r\n" % len(body), body, b"\r\n")
+        else:
+            self.out.append(body)
+        self.payloads.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.interim:
+            self.interim = False
+            return
+        self.finished = True
+        if self.down_chunked:
+            self.out.append(b"0\r\n\r\n")
 
     # -- called by the upstream connection ------------------------------------------------------
 
     def upstream_data(self, data: bytes) -> None:
         now = time.monotonic()
-        response = None
-        if self.framing is None:
-            self.buffer = self.buffer + data if self.buffer else data
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > MAX_HEADER_BYTES:
-                    self.head.set_exception(HTTPError("head too long"))
-                return
-            response = self._read_head(self.buffer[:end])
-            if response is None:
-                return
-            data, self.buffer = self.buffer[end + 4:], b""
-        elif self.done.done():
+        failure = None
+        if self.finished:
+            self.reusable = False  # more bytes after the end: the connection's state is unknown
             return
-        framing = self.framing
         try:
-            if framing.kind == "chunked" and framing.chunked.open_at_end(data):
-                # All of it belongs to this body: the client gets it first, the decoder after.
-                self.client.write(data)
-                payload, rest = framing.feed(data)
+            self.parser.feed_data(data)
+        except Exception as exc:  # noqa: BLE001 - every parser error ends the reply one way or another
+            cause = _cause(exc)
+            if isinstance(cause, _Stop) or self.finished:
+                self.reusable = False  # a HEAD reply's head, or bytes after the end: the connection goes
             else:
-                payload, rest = framing.feed(data)
-                self.client.write(data[:len(data) - len(rest)] if rest else data)
-        except HTTPError:
-            self._broken("the upstream's chunked framing is broken")
+                failure = cause.why if isinstance(cause, Refused) else str(exc) or type(exc).__name__
+        self._flush(now, failure)
+
+    def _flush(self, now: float, failure) -> None:
+        out, payloads = self.out, self.payloads
+        if failure is not None and self.kind is None:
+            out.clear()
+            _settle(self.head, error=Refused(502, failure[:80]))
             return
-        finally:
-            if response is not None:
-                self.head.set_result(None)
-        if data:
-            self.answered()
-        # The analysis hears of it after the client has the bytes.
+        if out:
+            self.out = []
+            self.client.write(out[0] if len(out) == 1 else b"".join(out))
         analyzer = self.server.analyzer
-        if response is not None:
-            analyzer.response(self.attempt, response[0], response[1].decode("latin-1"), response[2], now)
-        if payload:
-            analyzer.chunk(self.attempt, payload, now)
-        if framing.done:
-            if rest:
-                self.reusable = False
+        if self.head_news:
+            self.head_news = False
+            _settle(self.head)
+            analyzer.response(self.attempt, self.status, self.reason.decode("latin-1"), self.headers, now)
+        if payloads:
+            self.answered()
+            self.payloads = []
+            for payload in payloads:
+                analyzer.chunk(self.attempt, payload, now)
+        elif self.finished:
+            self.answered()
+        if failure is not None:
+            self._broken(f"the upstream's reply is malformed ({failure[:80]})")
+        elif self.finished and self.done is not None and not self.done.done():
             if self.reusable and not self.client.gone:
                 # Back in the pool now, not a loop turn later: the client's next request may
                 # already be on its way.
@@ -202,59 +297,15 @@ class Exchange:
                 self.returned = True
             self.done.set_result(("ok", None))
 
-    def _read_head(self, head: bytes):
-        """Read the response head and hold the client's; (status, reason, forwarded headers), or
-        None when this was an interim reply (handled) or a bad head."""
-        quick = quick_response(head)
-        if quick is not None:
-            status, reason, length, chunked, lines = quick
-            self.framing = framing(self.method, status, length, chunked)
-            self.reusable = True
-            forwarded = Fields(lines)
-            lines = response_lines(lines, self.framing.kind == "chunked")
-        else:
-            try:
-                (version, status, reason), headers = parse_head(head)
-                status = int(status)
-                if 100 <= status < 200:  # an interim reply: the real one follows
-                    rest, self.buffer = self.buffer[len(head) + 4:], b""
-                    if rest:
-                        self.upstream_data(rest)
-                    return None
-                self.framing = response_body(self.method, status, headers)
-            except (HTTPError, ValueError):
-                if not self.head.done():
-                    self.head.set_exception(HTTPError("bad head"))
-                return None
-            self.reusable = version == "HTTP/1.1" and "close" not in tokens(headers, "connection")
-            forwarded = shown = forwardable(headers)
-            if self.framing.kind == "chunked":
-                shown = ((n, v) for n, v in forwarded if n.lower() != "content-length")
-            reason, lines = reason.encode("latin-1"), field_lines(shown)
-        self._relay_head(status, reason, lines)
-        return status, reason, forwarded
-
-    def _relay_head(self, status: int, reason: bytes, lines: bytes) -> None:
-        """Hold the client's head until the first body bytes, so they leave in one packet."""
-        parts = [b"HTTP/1.1 %d %s" % (status, reason), lines]
-        kind = self.framing.kind
-        if kind == "chunked":
-            parts.append(b"\r\nTransfer-Encoding: chunked")
-        if kind == "close" or self.client.close_after:
-            parts.append(b"\r\nConnection: close")
-            self.client.close_after = True
-        parts.append(b"\r\n\r\n")
-        self.client.hold(b"".join(parts))
-
     def upstream_lost(self, exc) -> None:
-        if self.framing is None:
-            if self.head is not None and not self.head.done():
-                self.head.set_exception(_Closed())
+        if self.kind is None:
+            _settle(self.head, error=_Closed())
             return
-        if self.done.done():
+        if self.done is None or self.done.done():
             return
         self.reusable = False
-        if self.framing.kind == "close":
+        if self.kind == "close" and not self.finished:
+            self.finished = True
             self.done.set_result(("ok", None))
             return
         self._broken("the upstream closed the connection")
@@ -262,21 +313,22 @@ class Exchange:
     def _broken(self, why: str) -> None:
         """Broken off mid-body: close the client's connection too, so the truncation shows there."""
         self.reusable = False
-        self.client.close_after = True
-        self.client.abort_after_flush()
-        self.done.set_result(("error", "upstream stream broken: " + why))
+        self.request.keep_alive = False
+        self.client.abort()
+        _settle(self.done, ("error", "upstream stream broken: " + why))
+
+    # -- called by the client connection -----------------------------------------------------------
 
     def client_lost(self) -> None:
-        if self.head is not None and not self.head.done():
-            self.head.set_exception(_Closed())
+        _settle(self.head, error=_Closed())
         if self.done is not None and not self.done.done():
             self.reusable = False
             self.done.set_result(("client_aborted", None))
 
     def pause(self) -> None:
-        if self.connection is not None and self.connection.transport is not None:
-            self.connection.transport.pause_reading()
+        if self.connection is not None:
+            self.connection.pause_reading()
 
     def resume(self) -> None:
-        if self.connection is not None and self.connection.transport is not None:
-            self.connection.transport.resume_reading()
+        if self.connection is not None:
+            self.connection.resume_reading()

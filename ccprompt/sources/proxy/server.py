@@ -5,7 +5,8 @@ names, Keep-Alive, Proxy-*, TE, Trailer, Upgrade) are dropped, Host names the up
 and the base URL's path prefix is put in front of the request path. The request body is
 sent with a Content-Length; the response keeps the upstream's framing (chunked, a length,
 or until close) and its bytes, never decompressed. `GET /__ccprompt/health` is answered
-here and never forwarded. The HTTP/1.1 work is in `relay` and `exchange`.
+here and never forwarded. httptools reads both sides (`client`, `exchange`); the server
+holds what all connections share: the limits, the budget of buffered request bytes, the pool.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from ccprompt.core import files
 from .analysis import STALL_S, Analyzer
 from .client import ClientProtocol
 from .exchange import HEALTH_PATH
+from .limits import SWEEP_S, Budget, Limits
+from .message import refusal
 from .relay import Pool
 from .sink import EVENTS_FILE, Counters
 from .upstream import ENV_SPEC, Upstream
@@ -37,8 +40,11 @@ class ProxyServer:
 
     def __init__(self, upstream: Upstream, *, host: str = "127.0.0.1", port: int = 0, sock=None,
                  events_path: str | None = None, on_event=None, capture_dir: str | None = None,
-                 stall_s: float = STALL_S) -> None:
+                 stall_s: float = STALL_S, limits: Limits | None = None) -> None:
         self.upstream = upstream
+        self.limits = limits or Limits()
+        self.budget = Budget(self.limits.buffer_bytes)
+        self.refused_connections = 0
         self.host = host
         self.port = port
         self._sock = sock
@@ -53,10 +59,46 @@ class ProxyServer:
         self.loop = None
         self.clients: set = set()
         self._server = None
+        self._sweeper = None
 
     def busy(self) -> bool:
         """A request is waiting for its first byte: background work should wait a moment."""
         return self.waiting > 0
+
+    # -- what a connection tells the server -------------------------------------------------------
+
+    def request_waiting(self, change: int) -> None:
+        self.waiting += change
+
+    def count_request(self) -> None:
+        self.requests += 1
+
+    def connection_made(self, client) -> None:
+        """Past the cap, the longest idle connection makes room; with none idle, the new one gets a 503."""
+        if len(self.clients) >= self.limits.max_connections:
+            idle = [other for other in self.clients if other.idle()]
+            if idle:
+                oldest = min(idle, key=lambda other: other.idle_since)
+                self.clients.discard(oldest)
+                oldest.transport.close()
+            else:
+                self.refused_connections += 1
+                client.transport.write(refusal(503, "ccprompt proxy: too many connections"))
+                client.closing = True
+                client.transport.close()
+                return
+        self.clients.add(client)
+
+    def connection_lost(self, client) -> None:
+        self.clients.discard(client)
+        self.budget.forget(client)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        limits = self.limits
+        for client in list(self.clients):
+            client.check(now, limits)
+        self._sweeper = self.loop.call_later(SWEEP_S, self._sweep)
 
     @property
     def url(self) -> str:
@@ -81,9 +123,12 @@ class ProxyServer:
                 pass
         if hasattr(self.on_event, "add_endpoint"):
             self.on_event.add_endpoint(self.url + "/v1/messages")
+        self._sweeper = loop.call_later(SWEEP_S, self._sweep)
         return self.port
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._server is not None:
             self._server.close()
             for client in list(self.clients):
@@ -108,6 +153,9 @@ class ProxyServer:
             "uptime_s": round(time.time() - self.started, 1),
             "requests": self.requests,
             "in_flight": self.analyzer.in_flight(),
+            "connections": len(self.clients),
+            "connections_refused": self.refused_connections,
+            "buffered_request_bytes": self.budget.held,
             **self.counters.as_dict(),
             **(self.on_event.counts() if hasattr(self.on_event, "counts") else {}),
         }

@@ -7,6 +7,8 @@ import json
 import ssl
 from urllib.parse import urlsplit
 
+from ccprompt.core import netproxy
+
 # Passed from a supervisor to the server it starts: the outbound proxy URL may carry a
 # password, so the spec travels in the environment, never in argv.
 ENV_SPEC = "CCPROMPT_PROXY_UPSTREAM"
@@ -59,7 +61,7 @@ class Upstream:
         """The proxy to use for this upstream, or None when NO_PROXY exempts its host."""
         if not self.proxy_url:
             return None
-        if bypasses_proxy(urlsplit(self.base_url).hostname or "", urlsplit(self.base_url).port, self.no_proxy):
+        if netproxy.bypasses(urlsplit(self.base_url).hostname or "", urlsplit(self.base_url).port, self.no_proxy):
             return None
         return self.proxy_url
 
@@ -94,26 +96,6 @@ class Upstream:
 
     def __repr__(self) -> str:
         return f"Upstream({self.redacted()!r})"
-
-
-def bypasses_proxy(host: str, port: int | None, no_proxy: str | None) -> bool:
-    """NO_PROXY matching: '*', exact hosts, domain suffixes ('.example.com' or 'example.com'), host:port."""
-    if not no_proxy:
-        return False
-    host = host.lower().strip("[]")
-    for entry in no_proxy.replace(" ", ",").split(","):
-        entry = entry.strip().lower()
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        name, _, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-        if entry_port and (not entry_port.isdigit() or port is None or int(entry_port) != port):
-            continue
-        name = name.lstrip("*").lstrip(".").strip("[]")
-        if host == name or host.endswith("." + name):
-            return True
-    return False
 
 
 def resolve(paths) -> Upstream:

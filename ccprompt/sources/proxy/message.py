@@ -1,0 +1,81 @@
+"""What the proxy makes of a message httptools has read: the header fields it passes on, its limits,
+and the short JSON replies it gives itself.
+
+httptools (llhttp) reads both sides; what it accepts, and what this module refuses on top of it, is
+listed in docs/proxy.md. Header names and values stay the bytes they arrived as.
+"""
+
+from __future__ import annotations
+
+import json
+
+MAX_HEADER_BYTES = 64 * 1024  # a head (request line or status line and fields) past this is refused
+MAX_REQUEST_BODY = 64 * 1024 * 1024
+
+# Hop-by-hop: they describe one connection, and the proxy makes two.
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"proxy-authenticate",
+                        b"proxy-authorization", b"te", b"trailer", b"trailers", b"transfer-encoding",
+                        b"upgrade"})
+# Not sent on upstream: the proxy writes its own Host and Content-Length, and answers Expect.
+NOT_SENT_UP = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
+NOT_SENT_DOWN = HOP_BY_HOP | {b"content-length"}  # Content-Length goes back only for a length body
+
+REASONS = {200: "OK", 400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
+           431: "Request Header Fields Too Large", 502: "Bad Gateway", 503: "Service Unavailable"}
+
+
+class Refused(Exception):
+    """A message the proxy will not pass on: `status` is the answer the client gets."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+        self.why = why
+
+
+def fields(pairs, dropped=NOT_SENT_UP) -> bytes:
+    """`\\r\\nName: value` for each pair not dropped, nor named by a Connection header."""
+    named = None
+    for name, value in pairs:
+        if name.lower() == b"connection":
+            named = (named or set()) | {token.strip().lower() for token in value.split(b",")}
+    out = []
+    for name, value in pairs:
+        lower = name.lower()
+        if lower not in dropped and (named is None or lower not in named):
+            out.append(b"\r\n%s: %s" % (name, value))
+    return b"".join(out)
+
+
+def transfer_coding(pairs) -> bool:
+    """True for a chunked body; Refused for any other transfer coding (the proxy decodes only chunked)."""
+    codings = [value for name, value in pairs if name.lower() == b"transfer-encoding"]
+    if not codings:
+        return False
+    if len(codings) == 1 and codings[0].strip().lower() == b"chunked":
+        return True
+    raise Refused(400, "a Transfer-Encoding other than chunked")
+
+
+def value_of(pairs, name: bytes):
+    return next((value for key, value in pairs if key.lower() == name), None)
+
+
+def error_body(message: str, kind: str = "api_error") -> bytes:
+    return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+
+
+def simple_response(status: int, body: bytes, close: bool, head_only: bool = False) -> bytes:
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}", "Content-Type: application/json",
+             f"Content-Length: {len(body)}"]
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (b"" if head_only else body)
+
+
+def refusal(status: int, message: str) -> bytes:
+    """The whole answer to a request the proxy refuses; the connection closes after it."""
+    kind = {413: "request_too_large", 503: "overloaded_error"}.get(status, "invalid_request_error")
+    if status == 502:
+        kind = "api_error"
+    return simple_response(status, error_body(message, kind), True)
