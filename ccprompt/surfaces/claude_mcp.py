@@ -40,11 +40,18 @@ def is_ours(entry) -> bool:
 
 
 def install(executable_argv: list, dry_run: bool = False, env=None, out=None) -> int:
-    out = out or sys.stdout
+    if dry_run:
+        return _install(executable_argv, True, env, out or sys.stdout)
+    with claude_settings.serialized(config_path(env)):
+        return _install(executable_argv, False, env, out or sys.stdout)
+
+
+def _install(executable_argv: list, dry_run: bool, env, out) -> int:
     path = config_path(env)
     wanted = entry_for(executable_argv)
     current, _, _, _ = claude_settings.load(os.path.realpath(path))
-    servers = current.get("mcpServers") if isinstance(current.get("mcpServers"), dict) else {}
+    claude_settings.refuse_shape(path, "mcpServers", current.get("mcpServers"))
+    servers = current.get("mcpServers") or {}
     if servers.get(SERVER_NAME) == wanted:
         out.write(f"the ccprompt MCP server is already in {path}; nothing to change\n")
         return 0
@@ -56,7 +63,8 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None) ->
 
     def change(fresh: dict) -> bool:
         table = fresh.get("mcpServers")
-        if not isinstance(table, dict):
+        claude_settings.refuse_shape(path, "mcpServers", table)
+        if table is None:
             table = fresh["mcpServers"] = {}
         if table.get(SERVER_NAME) == wanted:
             return False
@@ -71,7 +79,13 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None) ->
 
 
 def uninstall(dry_run: bool = False, env=None, out=None) -> int:
-    out = out or sys.stdout
+    if dry_run:
+        return _uninstall(True, env, out or sys.stdout)
+    with claude_settings.serialized(config_path(env)):
+        return _uninstall(False, env, out or sys.stdout)
+
+
+def _uninstall(dry_run: bool, env, out) -> int:
     path = config_path(env)
     current, _, _, _ = claude_settings.load(os.path.realpath(path))
     servers = current.get("mcpServers") if isinstance(current.get("mcpServers"), dict) else {}

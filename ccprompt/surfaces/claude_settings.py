@@ -6,8 +6,14 @@ settings.json is shared with Claude Code and often with a dotfiles repository, s
 - the new file replaces the old one only if the old one is still the one that was read
   (compare-and-swap), else the edit is made again on the fresh content, a few times;
 - at most `MAX_BACKUPS` backups are kept, mode 0600, each under a name of its own;
-- a statusLine that ccprompt replaces is remembered in ccprompt's state directory and put
-  back by `uninstall statusline`.
+- a statusLine that ccprompt replaces is remembered in ccprompt's state directory (one
+  record, written before settings.json changes, never holding ccprompt's own command) and put
+  back by `uninstall statusline`;
+- installs and uninstalls are serialized: each holds a lock on the file's directory from its
+  first read to its last write, so interleaved runs never lose the remembered line;
+- the owner and mode of a file ccprompt rewrites stay as they were (`sudo ccprompt install`
+  leaves the user's file the user's), and so do its backups';
+- a value of the wrong shape (`statusLine` that is not an object) is refused, never replaced.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ DEFAULT_REFRESH_S = 10
 MAX_BACKUPS = 5
 ATTEMPTS = 20
 SETTINGS_LIMIT = 16 << 20
+LOCK_WAIT_S = 60.0
 
 
 def settings_path(env=None) -> str:
@@ -36,6 +43,60 @@ def settings_path(env=None) -> str:
 
 class SettingsError(CcpromptError):
     """settings.json exists but cannot be changed safely."""
+
+
+class serialized:
+    """Hold an exclusive lock on the directory of `path`'s real file, so one ccprompt install
+    or uninstall at a time reads, remembers and writes. A lock on the directory itself leaves
+    no file behind; other editors (Claude Code) are unaffected and met by compare-and-swap."""
+
+    def __init__(self, path: str):
+        self.directory = os.path.dirname(os.path.realpath(path)) or "."
+        self.fd = -1
+
+    def __enter__(self):
+        import fcntl
+
+        from ccprompt.core.files import private_dir
+
+        private_dir(self.directory)
+        self.fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.fd)
+                    raise SettingsError(f"another ccprompt install or uninstall is editing {self.directory}; "
+                                        "try again") from None
+                time.sleep(0.01)
+            except OSError:  # a filesystem without flock on directories: compare-and-swap alone
+                return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # closing drops the lock
+
+
+def _owner(path: str) -> tuple | None:
+    """(uid, gid) of `path` when it differs from ours, so a rewrite can keep it; else None."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    owner = (info.st_uid, info.st_gid)
+    return owner if owner != (os.geteuid(), os.getegid()) else None
+
+
+def refuse_shape(path: str, key: str, value, wanted=dict) -> None:
+    """Raise unless `value` is absent or of the shape ccprompt edits: a value ccprompt does not
+    understand is the user's to fix, not ccprompt's to replace."""
+    if value is not None and not isinstance(value, wanted):
+        kind = {str: "a string", list: "a list", bool: "true or false", int: "a number",
+                float: "a number"}.get(type(value), type(value).__name__)
+        raise SettingsError(f"{key} in {path} is {kind}, not an object; left untouched (fix or remove it, "
+                            "then run this again)")
 
 
 def _identity(info) -> tuple:
@@ -109,17 +170,23 @@ def _unlink(path: str) -> None:
         pass
 
 
-def _stage(target: str, data: bytes, mode: int) -> tuple[str, int]:
+def _stage(target: str, data: bytes, mode: int, owner: tuple | None = None) -> tuple[str, int]:
     """The new content in a new file beside `target` (O_EXCL, O_NOFOLLOW, random name).
 
     Like `core.files.atomic_write` up to the rename, which is `_swap_in`'s. The descriptor
-    stays open for an fsync once the swap is done.
+    stays open for an fsync once the swap is done. `owner` (uid, gid) is given to the new
+    file through its descriptor, so a root run keeps the user's file the user's.
     """
     directory, name = os.path.split(target)
     staged = os.path.join(directory, f".{name}.ccprompt-{os.urandom(6).hex()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(staged, flags, 0o600)
     try:
+        if owner is not None:
+            try:
+                os.fchown(fd, *owner)
+            except PermissionError:
+                pass  # not root: the file can only be ours
         os.fchmod(fd, mode)
         view = memoryview(data)
         while view:
@@ -181,19 +248,26 @@ def _swap_in(staged: str, target: str, seen: tuple | None) -> bool:
     return True
 
 
-def _backup(path: str, raw: bytes) -> str:
-    """A 0600 copy of `raw` next to `path`, under a name no other run uses; then prune to MAX_BACKUPS."""
-    from ccprompt.core.files import atomic_write
-
+def _backup(path: str, raw: bytes, owner: tuple | None = None) -> str:
+    """A 0600 copy of `raw` next to `path` (the file's owner's), under a name no other run uses;
+    then prune to MAX_BACKUPS."""
     now = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1e6) % 1000000:06d}"
     backup = f"{path}.ccprompt-{stamp}-{os.urandom(3).hex()}.bak"
-    atomic_write(backup, raw, 0o600)
-    _prune_backups(path)
+    staged, fd = _stage(backup, raw, 0o600, owner)
+    try:
+        os.fsync(fd)
+        os.replace(staged, backup)
+    except BaseException:
+        _unlink(staged)
+        raise
+    finally:
+        os.close(fd)
+    _prune_backups(path, owner[0] if owner else os.getuid())
     return backup
 
 
-def _prune_backups(path: str) -> None:
+def _prune_backups(path: str, uid: int) -> None:
     import stat
 
     directory, name = os.path.split(path)
@@ -210,7 +284,7 @@ def _prune_backups(path: str) -> None:
                 info = os.lstat(full)
             except OSError:
                 continue
-            if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():
+            if stat.S_ISREG(info.st_mode) and info.st_uid == uid:
                 found.append((info.st_mtime_ns, entry, full))
     found.sort()
     for _, _, full in found[:-MAX_BACKUPS]:
@@ -234,12 +308,13 @@ def edit(path: str, change) -> tuple[bool, str | None, dict]:
     backup = None
     for _ in range(ATTEMPTS):
         settings, raw, seen, mode = load(target)
+        owner = _owner(target) if seen is not None else None
         if first is None:
             first = json.loads(json.dumps(settings))
         if not change(settings):
             return backup is not None, backup, first
         data = (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "replace")
-        staged, fd = _stage(target, data, mode)
+        staged, fd = _stage(target, data, mode, owner)
         try:
             swapped = _swap_in(staged, target, seen)
             if swapped:
@@ -249,7 +324,7 @@ def edit(path: str, change) -> tuple[bool, str | None, dict]:
         if swapped:
             _fsync_dir(os.path.dirname(target))
             if raw is not None and backup is None:
-                backup = _backup(path, raw)
+                backup = _backup(path, raw, owner)
             elif backup is None:
                 backup = ""
         else:
@@ -282,10 +357,17 @@ def _wanted(current, executable_argv, keep: bool = False) -> dict:
 
 
 def install(executable_argv: list, dry_run: bool = False, env=None, out=None, keep: bool = False) -> int:
-    out = out or sys.stdout
+    if dry_run:
+        return _install(executable_argv, True, env, out or sys.stdout, keep)
+    with serialized(settings_path(env)):
+        return _install(executable_argv, False, env, out or sys.stdout, keep)
+
+
+def _install(executable_argv: list, dry_run: bool, env, out, keep: bool) -> int:
     path = settings_path(env)
     settings, _, _, _ = load(os.path.realpath(path))
     current = settings.get("statusLine")
+    refuse_shape(path, "statusLine", current)
     if keep and (not isinstance(current, dict) or not current.get("command")) and not _remembered(env):
         out.write(f"no statusLine command in {path} to keep; installing ccprompt's own line\n")
         keep = False
@@ -300,6 +382,7 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None, ke
 
     def change(fresh: dict) -> bool:
         entry = fresh.get("statusLine")
+        refuse_shape(path, "statusLine", entry)
         new = _wanted(entry, executable_argv, keep)
         if entry == new:
             return False
@@ -323,7 +406,13 @@ def install(executable_argv: list, dry_run: bool = False, env=None, out=None, ke
 
 
 def uninstall(dry_run: bool = False, env=None, out=None) -> int:
-    out = out or sys.stdout
+    if dry_run:
+        return _uninstall(True, env, out or sys.stdout)
+    with serialized(settings_path(env)):
+        return _uninstall(False, env, out or sys.stdout)
+
+
+def _uninstall(dry_run: bool, env, out) -> int:
     path = settings_path(env)
     settings, _, _, _ = load(os.path.realpath(path))
     current = settings.get("statusLine")

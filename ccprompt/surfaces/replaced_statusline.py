@@ -24,7 +24,12 @@ def replaced_path(env=None) -> str:
 
 
 def remember(previous, env=None) -> None:
-    """Keep the user's own statusLine (or forget an old one when there is none now)."""
+    """Keep the user's own statusLine (or forget an old one when there is none now).
+
+    The one record of it; ccprompt's own command is never written over it.
+    """
+    if is_ours(previous):
+        return
     state_dir = Paths(env).state_dir
     path = replaced_path(env)
     if previous is None:

@@ -138,3 +138,89 @@ def test_s8_a_concurrent_writer_loses_nothing_and_neither_does_ccprompt(cc_env):
     assert runs >= 10 and len(written) > 50, (runs, len(written))
     assert lost_ours == 0, lost_ours
     assert lost_theirs == [], f"{len(lost_theirs)} of {len(written)} writes lost"
+
+
+# -- round three: installs serialized and journaled, owners kept, odd shapes refused ----------
+
+TRIALS = int(os.environ.get("CCPROMPT_INSTALL_TRIALS", "8"))
+CYCLE = '''
+set -e
+"$PY" -m ccprompt install statusline --keep >/dev/null
+"$PY" -m ccprompt uninstall statusline >/dev/null
+"$PY" -m ccprompt install statusline >/dev/null
+'''
+
+
+def test_s8_parallel_install_cycles_never_lose_the_users_own_status_line(cc_env):
+    path = settings_file(cc_env)
+    path.parent.mkdir(parents=True)
+    mine = {"type": "command", "command": "~/bin/my-line.sh", "padding": 1}
+    env = {**cc_env, "PY": sys.executable}
+    lost = []
+    for trial in range(TRIALS):
+        path.write_text(json.dumps({"model": "opus", "statusLine": mine}))
+        remembered = Path(cc_env["CCPROMPT_HOME"]) / "replaced-statusline.json"
+        remembered.unlink(missing_ok=True)
+        cycles = [subprocess.Popen(["sh", "-c", CYCLE], env=env, cwd=str(TREE), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for _ in range(8)]
+        for proc in cycles:
+            _, err = proc.communicate(timeout=180)
+            assert proc.returncode == 0, err
+            assert "Traceback" not in err
+        assert "ccprompt" in json.loads(path.read_text())["statusLine"]["command"]
+        final = cli("uninstall", "statusline", env=cc_env)
+        assert final.returncode == 0, final.stderr
+        line = json.loads(path.read_text()).get("statusLine")
+        if line != mine:
+            lost.append((trial, line))
+    assert lost == [], lost
+
+
+def test_s8_install_as_root_keeps_the_owner_and_mode_of_the_users_files(cc_env, tmp_path):
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    if os.geteuid() != 0:
+        import pytest
+
+        pytest.skip("needs root: a file of another user")
+    path = settings_file(cc_env)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"model": "opus"}))
+    path.chmod(0o640)
+    os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    claude_json = Path(cc_env["HOME"]) / ".claude.json"
+    claude_json.write_text(json.dumps({"projects": {}}))
+    claude_json.chmod(0o600)
+    os.chown(claude_json, nobody.pw_uid, nobody.pw_gid)
+    for args in (["install", "statusline"], ["install", "mcp"], ["uninstall", "statusline"],
+                 ["uninstall", "mcp"], ["install", "statusline"]):
+        result = cli(*args, env=cc_env)
+        assert result.returncode == 0, (args, result.stderr)
+        for file, mode in ((path, 0o640), (claude_json, 0o600)):
+            info = file.stat()
+            assert (info.st_uid, info.st_gid) == (nobody.pw_uid, nobody.pw_gid), (args, file, info.st_uid)
+            assert stat.S_IMODE(info.st_mode) == mode, (args, file, oct(info.st_mode))
+    assert "ccprompt" in json.loads(path.read_text())["statusLine"]["command"]
+    for backup in backups(cc_env):
+        assert backup.stat().st_uid == nobody.pw_uid, backup  # the user can read their own backups
+
+
+def test_s8_a_value_of_the_wrong_shape_is_refused_in_one_line_not_replaced(cc_env):
+    path = settings_file(cc_env)
+    path.parent.mkdir(parents=True)
+    claude_json = Path(cc_env["HOME"]) / ".claude.json"
+    cases = [
+        (path, {"model": "opus", "statusLine": "~/bin/my-line.sh"}, ["install", "statusline"], "statusLine"),
+        (path, {"model": "opus", "statusLine": ["x"]}, ["install", "statusline", "--keep"], "statusLine"),
+        (claude_json, {"projects": {}, "mcpServers": "oops"}, ["install", "mcp"], "mcpServers"),
+        (claude_json, {"projects": {}, "mcpServers": [1, 2]}, ["install", "mcp"], "mcpServers"),
+    ]
+    for file, document, args, key in cases:
+        file.write_text(json.dumps(document))
+        before = file.read_bytes()
+        result = cli(*args, env=cc_env)
+        assert result.returncode != 0, (args, result.stdout)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("ccprompt: ") and key in lines[0], result.stderr
+        assert file.read_bytes() == before, args
