@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ccprompt.surfaces import claude_settings
+from ccprompt.surfaces import jsonfile
 
 SERVER_NAME = "ccprompt"
 
@@ -42,15 +42,15 @@ def is_ours(entry) -> bool:
 def install(executable_argv: list, dry_run: bool = False, env=None, out=None) -> int:
     if dry_run:
         return _install(executable_argv, True, env, out or sys.stdout)
-    with claude_settings.serialized(config_path(env)):
+    with jsonfile.serialized(config_path(env)):
         return _install(executable_argv, False, env, out or sys.stdout)
 
 
 def _install(executable_argv: list, dry_run: bool, env, out) -> int:
     path = config_path(env)
     wanted = entry_for(executable_argv)
-    current, _, _, _ = claude_settings.load(os.path.realpath(path))
-    claude_settings.refuse_shape(path, "mcpServers", current.get("mcpServers"))
+    current, _, _, _ = jsonfile.load(os.path.realpath(path))
+    jsonfile.refuse_shape(path, "mcpServers", current.get("mcpServers"))
     servers = current.get("mcpServers") or {}
     if servers.get(SERVER_NAME) == wanted:
         out.write(f"the ccprompt MCP server is already in {path}; nothing to change\n")
@@ -63,7 +63,7 @@ def _install(executable_argv: list, dry_run: bool, env, out) -> int:
 
     def change(fresh: dict) -> bool:
         table = fresh.get("mcpServers")
-        claude_settings.refuse_shape(path, "mcpServers", table)
+        jsonfile.refuse_shape(path, "mcpServers", table)
         if table is None:
             table = fresh["mcpServers"] = {}
         if table.get(SERVER_NAME) == wanted:
@@ -71,7 +71,7 @@ def _install(executable_argv: list, dry_run: bool, env, out) -> int:
         table[SERVER_NAME] = wanted
         return True
 
-    _, backup, _ = claude_settings.edit(path, change)
+    _, backup, _ = jsonfile.edit(path, change)
     note = f" (backup: {backup})" if backup else ""
     out.write(f"registered the ccprompt MCP server (user scope) in {path}{note}; "
               f"restart Claude Code, then /mcp lists it\n")
@@ -81,13 +81,13 @@ def _install(executable_argv: list, dry_run: bool, env, out) -> int:
 def uninstall(dry_run: bool = False, env=None, out=None) -> int:
     if dry_run:
         return _uninstall(True, env, out or sys.stdout)
-    with claude_settings.serialized(config_path(env)):
+    with jsonfile.serialized(config_path(env)):
         return _uninstall(False, env, out or sys.stdout)
 
 
 def _uninstall(dry_run: bool, env, out) -> int:
     path = config_path(env)
-    current, _, _, _ = claude_settings.load(os.path.realpath(path))
+    current, _, _, _ = jsonfile.load(os.path.realpath(path))
     servers = current.get("mcpServers") if isinstance(current.get("mcpServers"), dict) else {}
     if not is_ours(servers.get(SERVER_NAME)):
         out.write(f"no ccprompt MCP server in {path}; nothing to change\n")
@@ -103,7 +103,7 @@ def _uninstall(dry_run: bool, env, out) -> int:
         del table[SERVER_NAME]
         return True
 
-    _, backup, _ = claude_settings.edit(path, change)
+    _, backup, _ = jsonfile.edit(path, change)
     note = f" (backup: {backup})" if backup else ""
     out.write(f"removed the ccprompt MCP server from {path}{note}\n")
     return 0
