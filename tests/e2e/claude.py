@@ -1,7 +1,9 @@
-"""The real Claude Code CLI, installed from npm at a pinned version and driven in tmux.
+"""The real Claude Code CLI, installed from npm at pinned versions and driven in tmux.
 
-``ensure_claude_code()`` finds (or installs) the CLI in a cache directory outside the
-repository. ``ClaudeCode`` starts it in a detached tmux session with a throwaway HOME,
+``versions_under_test()`` names the releases the suite runs against: the pinned older one
+and the current one, or what ``CCPROMPT_E2E_CLAUDE_VERSION`` asks for (``latest``, ``2.1.400``
+or a comma list). ``ensure_claude_code(version)`` finds (or installs) each in a cache
+directory outside the repository. ``ClaudeCode`` starts it in a detached tmux session with a throwaway HOME,
 a from-scratch environment and ccprompt as its statusLine, types into it and reads the
 screen back with ``capture-pane``. A background thread samples the status line, so a
 test can say when each thing showed up, relative to what the fake API did.
@@ -29,7 +31,13 @@ from typing import Callable
 
 from harness import REPO_ROOT, TEST_KEY
 
-CLAUDE_CODE_VERSION = "2.1.197"
+# The pinned releases: the older one the first e2e tests were written against, and the one
+# users ran when these were last re-checked (see docs/testing.md). .ci/run installs the same.
+PINNED_VERSIONS = ("2.1.197", "2.1.332")
+CLAUDE_CODE_VERSION = PINNED_VERSIONS[0]
+VERSION_ENV = "CCPROMPT_E2E_CLAUDE_VERSION"
+EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+DIST_TAG = re.compile(r"^[a-z][a-z0-9-]{0,30}$")  # npm dist-tags: latest, stable, next
 PACKAGE = "@anthropic-ai/claude-code"
 INSTALL_TIMEOUT_S = 900
 NETWORK_ICONS = ("🟢", "🟡", "🔴", "⚪")
@@ -61,6 +69,47 @@ def install_prefix(version: str = CLAUDE_CODE_VERSION) -> Path:
     return cache_root() / version
 
 
+def versions_under_test(env: dict | None = None) -> list[str]:
+    """The releases to run against: $CCPROMPT_E2E_CLAUDE_VERSION's list, else the pinned ones.
+
+    Each entry is an exact version (``2.1.400``) or an npm dist-tag (``latest``), resolved
+    when it is installed. Anything else is refused, so a typo cannot become an npm argument.
+    """
+    env = os.environ if env is None else env
+    raw = (env.get(VERSION_ENV) or "").strip()
+    if not raw:
+        return list(PINNED_VERSIONS)
+    wanted = []
+    for item in (part.strip() for part in raw.split(",")):
+        if item == "pinned":
+            wanted += [v for v in PINNED_VERSIONS if v not in wanted]
+            continue
+        if not (EXACT_VERSION.match(item) or DIST_TAG.match(item)):
+            raise ValueError(f"{VERSION_ENV}: {item!r} is neither a version like 2.1.400 nor a dist-tag like latest")
+        if item not in wanted:
+            wanted.append(item)
+    return wanted
+
+
+def resolve_version(wanted: str) -> str:
+    """An exact version for ``wanted``: itself, or what npm's dist-tag of that name points at."""
+    if EXACT_VERSION.match(wanted):
+        return wanted
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ClaudeCodeUnavailable(f"npm not found on PATH: cannot resolve {PACKAGE}@{wanted}")
+    try:
+        result = subprocess.run([npm, "view", f"{PACKAGE}@{wanted}", "version"], capture_output=True, text=True,
+                                timeout=120, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise ClaudeCodeUnavailable(f"npm view {PACKAGE}@{wanted} took over 120s") from None
+    found = result.stdout.strip().splitlines()[-1:] if result.returncode == 0 else []
+    if not found or not EXACT_VERSION.match(found[0].strip().strip("'")):
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ClaudeCodeUnavailable(f"npm view {PACKAGE}@{wanted} gave no version: " + " / ".join(tail))
+    return found[0].strip().strip("'")
+
+
 def _candidates(prefix: Path) -> list[list[str]]:
     modules = prefix / "node_modules"
     found = [
@@ -87,7 +136,8 @@ def _reports_version(argv: list[str], version: str) -> bool:
                                 env=env, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return result.returncode == 0 and version in result.stdout
+    words = result.stdout.split()
+    return result.returncode == 0 and bool(words) and words[0] == version  # "2.1.332 (Claude Code)"
 
 
 def locate(prefix: Path, version: str = CLAUDE_CODE_VERSION) -> list[str] | None:
@@ -99,7 +149,7 @@ def locate(prefix: Path, version: str = CLAUDE_CODE_VERSION) -> list[str] | None
 
 
 def ensure_claude_code(version: str = CLAUDE_CODE_VERSION) -> list[str]:
-    """argv that runs the pinned Claude Code, installing it with npm first if needed."""
+    """argv that runs Claude Code ``version`` (exact), installing it with npm first if needed."""
     prefix = install_prefix(version)
     found = locate(prefix, version)
     if found:
@@ -202,6 +252,26 @@ class Screen:
         return row[start:]
 
 
+# Claude Code's own retry notice, in any release's wording: "API error · Retrying in 19s ·
+# attempt 7/10" (2.1.197), "529 Overloaded · retrying in 5s · attempt 4/10" (2.1.332).
+# The notice may wrap at a narrow width, hence up to 80 characters of anything in between.
+RETRY_NOTICE = re.compile(r"\bretrying\b[\s\S]{0,80}?\battempt\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
+# Claude Code giving up on a turn: "API Error: 529 Overloaded..." or "API Error: Repeated 529
+# Overloaded errors" (a status code within a few words of it).
+GAVE_UP = re.compile(r"\bAPI\s+Error\b[^\n\d]{0,30}?\b(\d{3})\b", re.IGNORECASE)
+
+
+def retrying(screen: "Screen | str") -> re.Match | None:
+    """Claude Code's retry notice on ``screen`` (the match: attempt, of how many), or None."""
+    return RETRY_NOTICE.search(screen.text if isinstance(screen, Screen) else screen)
+
+
+def gave_up(screen: "Screen | str", status: int | None = None) -> bool:
+    """Claude Code showing that it gave up on a turn (with ``status``, if given)."""
+    text = screen.text if isinstance(screen, Screen) else screen
+    return any(status is None or int(m.group(1)) == status for m in GAVE_UP.finditer(text))
+
+
 # -- a timeline of what happened when ----------------------------------------
 
 @dataclass
@@ -236,17 +306,35 @@ class Timeline:
 
 # -- the driver ---------------------------------------------------------------
 
+AUTH_MODES = ("key", "helper")
+# A subscriber's credential store, planted for keyless runs: Claude Code's own, which ccprompt
+# may stat but never read. Tests grep everything ccprompt wrote or showed for this value.
+SUBSCRIBER_SECRET = "sk-ant-oat01-e2e-subscriber-" + "5ec2e7" * 8
+
+
 class ClaudeCode:
     """One Claude Code process in its own tmux server, with a throwaway HOME under ``root``.
 
     ``model`` is passed as ``--model``; ``is_sandbox`` sets ``IS_SANDBOX=yes`` (True) or
     leaves it out of the environment (False), since it changes how long 529s are retried.
+
+    ``auth="key"`` puts the test key in ``ANTHROPIC_API_KEY``, so ccprompt's probe carries it.
+    ``auth="helper"`` is a keyless user as ccprompt sees one: Claude Code gets the key from an
+    ``apiKeyHelper`` in its settings.json (which ccprompt never runs), and a subscriber's
+    ``~/.claude/.credentials.json`` holding SUBSCRIBER_SECRET sits beside it.
+
+    ``refresh_interval=None`` takes the statusLine entry `ccprompt install statusline`
+    writes (its command and refreshInterval) instead of writing one.
     """
 
     def __init__(self, argv: list[str], base_url: str, root: Path, *, width: int = 100, height: int = 30,
-                 model: str | None = None, is_sandbox: bool = False, refresh_interval: int = 1,
+                 model: str | None = None, is_sandbox: bool = False, refresh_interval: int | None = 1,
                  extra_env: dict | None = None, workdir_name: str = "work",
-                 source_root: Path = REPO_ROOT) -> None:
+                 source_root: Path = REPO_ROOT, version: str = CLAUDE_CODE_VERSION, auth: str = "key") -> None:
+        if auth not in AUTH_MODES:
+            raise ValueError(f"auth {auth!r}: expected one of {AUTH_MODES}")
+        self.version = version
+        self.auth = auth
         self.argv = list(argv)
         self.base_url = base_url
         self.root = Path(root)
@@ -281,7 +369,6 @@ class ClaudeCode:
             "TERM": "xterm-256color",
             "LANG": "C.UTF-8",
             "ANTHROPIC_BASE_URL": self.base_url,
-            "ANTHROPIC_API_KEY": TEST_KEY,
             "DISABLE_AUTOUPDATER": "1",
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "CCPROMPT_HOME": str(self.ccprompt_home),
@@ -289,6 +376,8 @@ class ClaudeCode:
             "PYTHONPATH": str(self.source_root),  # `-m ccprompt` imports this checkout
             "PYTHONDONTWRITEBYTECODE": "1",
         }
+        if self.auth == "key":
+            env["ANTHROPIC_API_KEY"] = TEST_KEY
         if self.is_sandbox:
             env["IS_SANDBOX"] = "yes"
         env.update(self.extra_env)
@@ -303,7 +392,7 @@ class ClaudeCode:
                                                      "HOME": str(self.home)})
         state = {
             "hasCompletedOnboarding": True,
-            "lastOnboardingVersion": CLAUDE_CODE_VERSION,
+            "lastOnboardingVersion": self.version,
             "theme": "dark",
             "autoUpdates": False,
             "customApiKeyResponses": {"approved": [TEST_KEY[-20:]], "rejected": []},
@@ -311,9 +400,21 @@ class ClaudeCode:
                                           "allowedTools": []}},
         }
         (self.home / ".claude.json").write_text(json.dumps(state, indent=2))
-        settings = {"statusLine": {"type": "command", "command": self.statusline_command,
-                                   "padding": 0, "refreshInterval": self.refresh_interval}}
-        (self.home / ".claude" / "settings.json").write_text(json.dumps(settings, indent=2))
+        settings_path = self.home / ".claude" / "settings.json"
+        if self.refresh_interval is None:
+            settings = self._installed_settings(settings_path)
+        else:
+            settings = {"statusLine": {"type": "command", "command": self.statusline_command,
+                                       "padding": 0, "refreshInterval": self.refresh_interval}}
+        if self.auth == "helper":
+            settings["apiKeyHelper"] = str(self._write_key_helper())
+            store = self.home / ".claude" / ".credentials.json"
+            store.write_text(json.dumps({"claudeAiOauth": {
+                "accessToken": SUBSCRIBER_SECRET, "refreshToken": SUBSCRIBER_SECRET[::-1],
+                "expiresAt": 4102444800000, "scopes": ["user:inference", "user:profile"],
+                "subscriptionType": "max"}}))
+            store.chmod(0o600)
+        settings_path.write_text(json.dumps(settings, indent=2))
         conf = ("set -g status off\nset -g remain-on-exit on\nset -g default-terminal xterm-256color\n"
                 "set -g escape-time 0\nset -g history-limit 2000\n")
         (self.root / "tmux.conf").write_text(conf)
@@ -325,6 +426,24 @@ class ClaudeCode:
         launcher = self.root / "launch-claude.sh"
         launcher.write_text(script)
         launcher.chmod(0o700)
+
+    def _installed_settings(self, path: Path) -> dict:
+        """settings.json as `ccprompt install statusline` leaves it in this HOME."""
+        env = {k: v for k, v in self.environment().items() if not k.startswith("ANTHROPIC_")}
+        result = subprocess.run([sys.executable, "-m", "ccprompt", "install", "statusline"], env=env, cwd=self.work,
+                                capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise AssertionError(f"ccprompt install statusline failed: {result.stderr.strip()}")
+        settings = json.loads(path.read_text())
+        self.refresh_interval = settings["statusLine"].get("refreshInterval")
+        return settings
+
+    def _write_key_helper(self) -> Path:
+        """Claude Code's apiKeyHelper: a script that prints the key (outside CCPROMPT_HOME)."""
+        helper = self.root / "api-key-helper.sh"
+        helper.write_text(f"#!/bin/sh\nprintf '%s\\n' {shlex.quote(TEST_KEY)}\n")
+        helper.chmod(0o700)
+        return helper
 
     def tmux(self, *args: str, check: bool = True) -> str:
         env = {"CCPROMPT_STATUSPAGE_URL": "", "PATH": os.environ.get("PATH", os.defpath), "HOME": str(self.home), "LANG": "C.UTF-8",

@@ -1,4 +1,9 @@
-"""Fixtures for the end-to-end tests: the pinned Claude Code, the fake SSE API, sessions, timings."""
+"""Fixtures for the end-to-end tests: each Claude Code release, the fake SSE API, sessions, timings.
+
+Every test that starts Claude Code runs once per release in ``versions_under_test()`` (the
+pinned ones, or $CCPROMPT_E2E_CLAUDE_VERSION's); its id names the release, e.g.
+``test_x[claude-2.1.332]``.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +14,46 @@ from pathlib import Path
 import pytest
 from harness import assert_no_secret
 
-from .claude import ClaudeCode, ClaudeCodeUnavailable, ensure_claude_code
+from .claude import ClaudeCode, ClaudeCodeUnavailable, ensure_claude_code, resolve_version, versions_under_test
 from .sseapi import SSEAPI
 
 _TIMINGS = pytest.StashKey[list]()
+VERSIONS = versions_under_test()
+
+
+def in_ci() -> bool:
+    """CI=true (or any value but empty/0/false), as GitHub Actions, GitLab and .ci/run set it."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def unavailable(reason: str):
+    """Skip on a developer's machine; in CI a missing Claude Code is a failure, never a quiet skip."""
+    message = f"real Claude Code unavailable: {reason}"
+    if in_ci():
+        pytest.fail(message + " (CI is set: the e2e suite must run there)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session", params=VERSIONS, ids=lambda v: f"claude-{v}")
+def claude_version(request) -> str:
+    """The exact release under test (a dist-tag like ``latest`` resolved through npm)."""
+    try:
+        return resolve_version(request.param)
+    except ClaudeCodeUnavailable as exc:
+        unavailable(str(exc))
 
 
 @pytest.fixture(scope="session")
-def claude_code_argv() -> list[str]:
-    """The command that runs the pinned Claude Code; installs it with npm when the cache lacks it.
+def claude_code_argv(claude_version) -> list[str]:
+    """The command that runs that release; installs it with npm when the cache lacks it.
 
-    The only skip in this module: npm/node missing, or npm could not install the package.
+    The only skip in this module: npm/node missing, or npm could not install the package
+    (a failure instead when CI is set).
     """
     try:
-        return ensure_claude_code()
+        return ensure_claude_code(claude_version)
     except ClaudeCodeUnavailable as exc:
-        pytest.skip(f"real Claude Code unavailable: {exc}")
+        unavailable(str(exc))
 
 
 @pytest.fixture
@@ -34,7 +63,7 @@ def sse_api():
 
 
 @pytest.fixture
-def start_claude(claude_code_argv, sse_api, tmp_path):
+def start_claude(claude_code_argv, claude_version, sse_api, tmp_path):
     """``start_claude(**options)`` starts Claude Code in tmux against ``sse_api``.
 
     Options are ClaudeCode's (width, height, model, is_sandbox, ...). At teardown the tmux
@@ -46,7 +75,8 @@ def start_claude(claude_code_argv, sse_api, tmp_path):
     def start(**options) -> ClaudeCode:
         root = tmp_path / f"claude-{len(sessions) + 1}"
         root.mkdir()
-        session = ClaudeCode(claude_code_argv, sse_api.url, root, **options)
+        options.setdefault("version", claude_version)
+        session = ClaudeCode(claude_code_argv, options.pop("base_url", sse_api.url), root, **options)
         sessions.append(session)
         return session.start()
 
@@ -66,7 +96,8 @@ def report_timing(request):
     """
 
     def report(scenario: str, **figures) -> None:
-        record = {"scenario": scenario, "test": request.node.name, **figures}
+        version = request.node.funcargs.get("claude_version")
+        record = {"scenario": scenario, "test": request.node.name, "claude_code": version, **figures}
         line = json.dumps(record, ensure_ascii=False)
         print(f"\ne2e timing: {line}", flush=True)
         request.config.stash.setdefault(_TIMINGS, []).append(line)

@@ -15,6 +15,15 @@ requests, ``main`` for streamed requests that carry tools, i.e. a conversation t
 rather than a title request); the others are answered ``ok``. Every request is
 recorded with both clocks, so a test can line up what the server did with what
 appeared on screen.
+
+With ``require_key`` set, a Messages request that carries neither that ``x-api-key`` nor
+that bearer token is answered 401 before any mode applies, as the real API's edge does:
+that is what an anonymous probe gets. ``close_port()`` stops listening (new connections
+are refused) and ``reopen_port()`` listens on the same port again: a network failure.
+
+Requests are told apart by what they are, not by a version's user-agent: ccprompt's
+probe names itself (``ccprompt/``, the product's own agent); every other Messages call
+is Claude Code's.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ REPLY_TEXT = "pong"
 MODES = ("ok", "overloaded", "stall", "slow_first_byte")
 SCOPES = ("all", "stream", "main")
 OVERLOADED_BODY = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+UNAUTHORIZED_BODY = {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}
 MAX_HOLD_S = 600.0  # no handler outlives this, whatever the script says
 
 
@@ -72,11 +82,17 @@ class Request:
 
     @property
     def is_claude_code(self) -> bool:
-        return self.user_agent.startswith("claude-cli/") or self.user_agent.startswith("sdk-cli")
+        """A Messages call that is not ccprompt's probe (whatever Claude Code's version calls itself)."""
+        return self.is_messages and not self.is_ccprompt
 
     @property
     def is_ccprompt(self) -> bool:
         return self.user_agent.startswith("ccprompt/")
+
+    @property
+    def authenticated(self) -> bool:
+        """It carried a credential at all (x-api-key or a bearer token)."""
+        return bool(self.headers.get("x-api-key") or self.headers.get("authorization"))
 
     @property
     def is_messages(self) -> bool:
@@ -86,15 +102,16 @@ class Request:
         return {
             "n": self.number, "t": round(self.mono, 3), "method": self.method, "path": self.path,
             "model": self.model, "stream": self.stream, "ua": self.user_agent, "mode": self.mode,
-            "status": self.status,
+            "status": self.status, "key": self.authenticated,
         }
 
 
 class SSEAPI:
     """Threaded HTTP server on 127.0.0.1; ``url`` is its base URL (``http://127.0.0.1:PORT``)."""
 
-    def __init__(self, reply_text: str = REPLY_TEXT) -> None:
+    def __init__(self, reply_text: str = REPLY_TEXT, require_key: str | None = None) -> None:
         self.reply_text = reply_text
+        self.require_key = require_key
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._mode = Mode()
@@ -107,8 +124,8 @@ class SSEAPI:
 
     # -- lifecycle ---------------------------------------------------------
 
-    def start(self) -> "SSEAPI":
-        server = _Server((LOOPBACK, 0), _Handler)
+    def start(self, port: int = 0) -> "SSEAPI":
+        server = _Server((LOOPBACK, port), _Handler)
         server.api = self
         self._server = server
         self.port = server.server_address[1]
@@ -117,14 +134,39 @@ class SSEAPI:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._stop.set()  # releases handlers parked in a stall or a slow first byte
+    def _close_listener(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
         self._server = None
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._stop.set()  # releases handlers parked in a stall or a slow first byte
+        self._close_listener()
+
+    def close_port(self) -> float:
+        """Stop listening: connections to the port are refused from now on. Returns when (monotonic)."""
+        if self._server is not None:
+            self._close_listener()
+        return time.monotonic()
+
+    def reopen_port(self, timeout: float = 10.0) -> float:
+        """Listen on the same port again (retrying a moment if the kernel still holds it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.start(self.port)
+                return time.monotonic()
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None
 
     def __enter__(self) -> "SSEAPI":
         return self.start()
@@ -299,6 +341,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(request, 404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}})
             return
         stop = self.api._stop
+        if self.api.require_key and not self._has_key(self.api.require_key):
+            with self.api._changed:
+                request.mode = "unauthorized"
+            self._json(request, 401, dict(UNAUTHORIZED_BODY, request_id=request.request_id), reason="Unauthorized")
+            return
         if mode.name == "overloaded":
             self._json(request, 529, dict(OVERLOADED_BODY, request_id=request.request_id), reason="Overloaded")
             return
@@ -308,6 +355,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(request, mode)
         else:
             self._json(request, 200, self._message(request))
+
+    def _has_key(self, key: str) -> bool:
+        bearer = self.headers.get("authorization") or ""
+        return self.headers.get("x-api-key") == key or bearer == f"Bearer {key}"
 
     # -- replies -------------------------------------------------------------
 

@@ -16,8 +16,7 @@ import subprocess
 import sys
 import time
 
-
-from .claude import NETWORK_ICONS, ScreenTimeout, StatusLineMismatch, display_width
+from .claude import NETWORK_ICONS, ScreenTimeout, StatusLineMismatch, display_width, gave_up, retrying
 
 PROMPT = "Reply with the single word pong."
 SONNET = "claude-sonnet-4-5"
@@ -76,8 +75,7 @@ def test_healthy_reply_and_green_status(start_claude, sse_api, report_timing):
 
     turns = sse_api.claude_requests()
     assert turns and all(r.stream and r.path == "/v1/messages?beta=true" for r in turns)
-    assert all(r.user_agent.startswith("claude-cli/2.1.197") for r in turns)
-    assert all(not r.is_claude_code for r in probes)
+    assert all(not r.stream and r.path == "/v1/messages" for r in probes)
     report_timing("healthy", seconds_start_to_green=seconds_to_green,
                   seconds_prompt_to_reply=round(screen.mono - sent, 2),
                   status_line=cc.statusline_row(), probes=len(probes), claude_requests=len(turns))
@@ -92,7 +90,7 @@ def test_529_storm_turns_red_while_claude_code_retries(start_claude, sse_api, re
     first = sse_api.wait_for(lambda r: r.is_claude_code and r.status == 529, 30)
     cc.timeline.mark("first 529", first.mono)
     renders_before = cc.render_count()
-    cc.wait_for_screen(lambda s: "Retrying" in s and "attempt" in s, 20, "Claude Code's retry notice")
+    cc.wait_for_screen(retrying, 20, "Claude Code's retry notice")
 
     screen = None
     try:
@@ -107,7 +105,7 @@ def test_529_storm_turns_red_while_claude_code_retries(start_claude, sse_api, re
                       probes_during_storm=len(sse_api.messages(lambda r: r.is_ccprompt and r.mono >= first.mono)),
                       renders_during_storm=None if None in (renders, renders_before) else renders - renders_before,
                       status_line=cc.statusline_row())
-    assert "Retrying" in screen, "Claude Code had given up before the line turned red:\n" + cc.diagnostics(screen)
+    assert retrying(screen), "Claude Code had given up before the line turned red:\n" + cc.diagnostics(screen)
 
 
 def test_recovery_turns_green_within_one_render(start_claude, sse_api, report_timing):
@@ -116,7 +114,7 @@ def test_recovery_turns_green_within_one_render(start_claude, sse_api, report_ti
 
     sse_api.set_mode("overloaded")
     cc.send_prompt(PROMPT)
-    cc.wait_for_screen(lambda s: "API Error" in s and "529" in s, 45, "Claude Code giving up on the 529s")
+    cc.wait_for_screen(lambda s: gave_up(s, 529), 45, "Claude Code giving up on the 529s")
     cc.wait_for_status(lambda line: "🔴" in line, 30, "🔴 after the failed turn", error=ScreenTimeout)
     cc.timeline.mark("status red")
 
@@ -201,7 +199,7 @@ def test_narrow_terminal_keeps_network_segment_whole(start_claude, sse_api, repo
 
     sse_api.set_mode("overloaded")
     cc.send_prompt(PROMPT)
-    cc.wait_for_screen(lambda s: "API Error" in s, 45, "Claude Code giving up on the 529")
+    cc.wait_for_screen(gave_up, 45, "Claude Code giving up on the 529")
     cc.wait_for_status(lambda line: "🔴" in line, 30, "🔴 after the failed turn", error=ScreenTimeout)
     failing = check("red")
     assert healthy and failing

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from .claude import CLAUDE_CODE_VERSION, Screen, Timeline, display_width
+from .claude import (
+    PINNED_VERSIONS,
+    VERSION_ENV,
+    Screen,
+    Timeline,
+    display_width,
+    gave_up,
+    retrying,
+    versions_under_test,
+)
 from .sseapi import SSEAPI
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,7 +182,66 @@ def test_timeline_measures_between_first_marks():
     assert timeline.seconds("first 529", "never") is None
 
 
-def test_ci_installs_the_pinned_version():
+def test_ci_installs_every_pinned_version():
     script = (REPO / ".ci" / "run").read_text()
-    assert re.search(rf"^claude_code_version={re.escape(CLAUDE_CODE_VERSION)}$", script, re.M)
+    listed = re.search(r'^claude_code_versions="([^"]*)"$', script, re.M)
+    assert listed and listed.group(1).split() == list(PINNED_VERSIONS)
     assert "npm install --prefix" in script and "--no-audit --no-fund" in script
+    assert re.search(r"^export CI=", script, re.M), "CI must be set so a missing Claude Code fails, not skips"
+
+
+def test_versions_under_test_default_to_the_pinned_pair_and_take_a_list():
+    assert versions_under_test({}) == list(PINNED_VERSIONS) and len(PINNED_VERSIONS) == 2
+    assert versions_under_test({VERSION_ENV: "latest"}) == ["latest"]
+    assert versions_under_test({VERSION_ENV: " 2.1.400, latest ,2.1.400"}) == ["2.1.400", "latest"]
+    assert versions_under_test({VERSION_ENV: "pinned,latest"}) == [*PINNED_VERSIONS, "latest"]
+    for bad in ("2.1", "--registry=http://evil", "latest; rm -rf /", "2.1.400 latest"):
+        with pytest.raises(ValueError, match=VERSION_ENV):
+            versions_under_test({VERSION_ENV: bad})
+
+
+@pytest.mark.parametrize("text, attempt", [
+    ("  ⎿  API error · Retrying in 19s · attempt 7/10", 7),  # 2.1.197
+    ("  ⎿  529 Overloaded · retrying in 5s · attempt 4/10", 4),  # 2.1.332
+    ("  ⎿  529 Overloaded · retrying in 5s ·\n     attempt 10/10", 10),  # wrapped at a narrow width
+])
+def test_retry_notice_is_read_in_either_wording(text, attempt):
+    match = retrying(Screen(text, 0.0))
+    assert match and int(match.group(1)) == attempt and match.group(2) == "10"
+
+
+def test_no_retry_notice_without_an_attempt_and_giving_up_is_read_by_status():
+    assert retrying("Retrying the tool") is None and retrying("attempt 3/10") is None
+    text = "  ⎿  API Error: 529 Overloaded. This is a server-side issue"
+    assert gave_up(text) and gave_up(text, 529) and not gave_up(text, 500) and not gave_up("● pong")
+    assert gave_up("● API Error: Repeated 529 Overloaded errors. The API is at capacity", 529)
+
+
+def test_require_key_answers_401_to_an_anonymous_request_before_any_mode(api):
+    api.require_key = "sk-ant-test-good"
+    api.set_mode("overloaded")
+    conn, response = post(api, PROBE_BODY, "ccprompt/0.1.0", path="/v1/messages")
+    body = json.loads(response.read())
+    conn.close()
+    assert response.status == 401 and body["error"]["type"] == "authentication_error"
+    conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    conn.request("POST", "/v1/messages?beta=true", body=json.dumps(STREAM_BODY),
+                 headers={"x-api-key": "sk-ant-test-good", "user-agent": "anything/9"})
+    assert conn.getresponse().status == 529
+    conn.close()
+    anonymous, keyed = api.requests
+    assert (anonymous.mode, anonymous.authenticated, anonymous.is_ccprompt) == ("unauthorized", False, True)
+    assert (keyed.mode, keyed.authenticated, keyed.is_claude_code) == ("overloaded", True, True)
+
+
+def test_close_port_refuses_connections_and_reopen_port_serves_the_same_port(api):
+    port = api.port
+    api.close_port()
+    assert not api.listening
+    with pytest.raises(ConnectionRefusedError):
+        post(api, PROBE_BODY, "ccprompt/0.1.0", path="/v1/messages")
+    api.reopen_port()
+    assert api.listening and api.port == port
+    conn, response = post(api, PROBE_BODY, "ccprompt/0.1.0", path="/v1/messages")
+    assert response.status == 200
+    conn.close()
