@@ -162,6 +162,12 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
     signal = assess(state, scan, now_s, config["waiting_s"])
     decision = schedule.decide(int(now_s * 1000), state, config, transcript=scan)
     line = render.network_segment(state, "full", signal)
+    from ccprompt.core import statuspage
+
+    page = statuspage.read(paths)
+    pinned = statuspage.explaining(page, signal, state, int(now_s * 1000)) if config["statuspage_url"] else None
+    if pinned is not None:
+        line = render.network_segment(state, "short", signal) + statuspage.suffix(pinned)
     facts = {
         "line": line,
         "shown": f"{signal.status}, {SOURCES.get(signal.source, signal.source)}"
@@ -172,6 +178,8 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
         "proxy": passive(state, now_s),
         "session": session(scan, path, now_s),
         "next probe": next_probe(config, state, scan, now_s, decision) if state else "on the next redraw",
+        "status page": statuspage.explain_lines(page, config["statuspage_url"], int(now_s * 1000), pinned,
+                                                signal.status),
     }
     if as_json:
         import json

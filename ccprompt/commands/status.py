@@ -15,10 +15,31 @@ def status(as_json: bool = False, style: str = "full") -> int:
     if as_json:
         from ccprompt.core.text import dumps_json as dumps
 
-        print(dumps(current.to_json() if current else {"status": "unknown", "reason": "no probe yet"}))
+        from ccprompt.core import statuspage
+
+        document = current.to_json() if current else {"status": "unknown", "reason": "no probe yet"}
+        document["statuspage"] = statuspage.report(paths)
+        print(dumps(document))
         return 0
     from ccprompt.commands.common import color_for
 
     text = render.network_segment(current, style)
+    if style != "icon" and render.status_of(current) in ("error", "degraded"):
+        text = with_incident(paths, current, text)
     print(render.colorize(text, render.status_of(current), color_for(sys.stdout, paths.env)))
     return 0
+
+
+def with_incident(paths: Paths, state, text: str) -> str:
+    """The line with the status page's incident when one explains the failure (as the status line does)."""
+    import time
+
+    from ccprompt.core import render, statuspage
+    from ccprompt.core.config import Config
+    from ccprompt.core.signal import assess
+
+    if not Config.load(paths)["statuspage_url"]:
+        return text
+    signal = assess(state)
+    pinned = statuspage.explaining(statuspage.read(paths), signal, state, int(time.time() * 1000))
+    return text if pinned is None else render.network_segment(state, "short", signal) + statuspage.suffix(pinned)

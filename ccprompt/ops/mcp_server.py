@@ -28,7 +28,8 @@ def api_health(paths: Paths, now_s: float | None = None) -> dict:
     now_s = time.time() if now_s is None else now_s
     state = store.read_state(paths)
     if state is None:
-        return {"status": "unknown", "reason": "no probe recorded yet; run `ccprompt probe`", "source": "none"}
+        return {"status": "unknown", "reason": "no probe recorded yet; run `ccprompt probe`", "source": "none",
+                "statuspage": statuspage_report(paths, now_s)}
     signal = assess(state, None, now_s)
     last_ms = state.windows.last_probe_epoch_ms
     network = state.network
@@ -42,7 +43,15 @@ def api_health(paths: Paths, now_s: float | None = None) -> dict:
         "phases_ms": dict(network.phases_ms),
         "p95_latency_ms": network.p95_latency_ms,
         "breakdown": state.breakdown(),
+        "statuspage": statuspage_report(paths, now_s),
     }
+
+
+def statuspage_report(paths: Paths, now_s: float) -> dict:
+    """What the public status page said at the last check (its text already sanitised)."""
+    from ccprompt.core import statuspage
+
+    return statuspage.report(paths, now_s)
 
 
 def recent_history(paths: Paths, since: str = "1h") -> dict:

@@ -12,7 +12,7 @@ import os
 import time
 
 from ccprompt import __version__
-from ccprompt.core import files, statedir, store
+from ccprompt.core import files, statedir, statuspage, store
 from ccprompt.core.model import ANSWERED, MonitorState
 from ccprompt.core.paths import Paths
 from ccprompt.core.text import is_number
@@ -144,7 +144,25 @@ def render_proxy(out: Exposition, events) -> None:
                   TTFB_BUCKETS_S, ttfb)
 
 
-def render(state: MonitorState | None, records, *, now_s: float | None = None, proxy_events=None) -> str:
+def render_statuspage(out: "Exposition", page: dict) -> None:
+    """The public status page's families, from `core.statuspage.to_report` (absent when it is off)."""
+    if not page.get("enabled"):
+        return
+    reachable = page.get("reachable")
+    out.family("ccprompt_statuspage_up", "gauge",
+               "1 when the public status page answered at the last check, 0 when it did not.",
+               [({}, None if reachable is None else (1 if reachable else 0))])
+    incidents = page.get("incidents") or []
+    out.family("ccprompt_statuspage_incidents", "gauge", "Unresolved incidents on the public status page.",
+               [({}, len(incidents) if reachable is not None else None)])
+    out.family("ccprompt_statuspage_incident", "gauge",
+               "One series per unresolved incident (1); `explains` is 1 when it is one the line pins to a failure.",
+               [({"title": i["title"], "impact": i["impact"], "status": i["status"],
+                  "explains": "1" if i.get("explains_failures") else "0"}, 1) for i in incidents])
+
+
+def render(state: MonitorState | None, records, *, now_s: float | None = None, proxy_events=None,
+           page: dict | None = None) -> str:
     """The exposition text for a state (None when there is none yet) and history records.
 
     `proxy_events` (the proxy's attempt events, None when it has never run) adds its families.
@@ -197,6 +215,8 @@ def render(state: MonitorState | None, records, *, now_s: float | None = None, p
                [({"result": name}, incidents.get(name, 0)) for name in STATUSES])
     if proxy_events is not None:
         render_proxy(out, proxy_events)
+    if page is not None:
+        render_statuspage(out, page)
     out.family("ccprompt_scrape_timestamp_seconds", "gauge", "Unix time this exposition was generated.",
                [({}, round(now_s, 3))])
     return out.text()
@@ -224,7 +244,7 @@ def collect(paths: Paths, now_s: float | None = None) -> str:
     endpoint = credentials.endpoint(paths)
     records = [r for r in read_records(paths) if r.get("endpoint") in (endpoint, None)]
     return render(store.read_state_for(paths, endpoint), records, now_s=now_s,
-                  proxy_events=read_proxy_events(paths))
+                  proxy_events=read_proxy_events(paths), page=statuspage.report(paths, now_s))
 
 
 def write_textfile(directory: str, text: str) -> str:

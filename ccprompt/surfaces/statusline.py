@@ -288,6 +288,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
         store.remember_rate_limits(paths, session_id, payload["rate_limits"])
     duration = number(_get(payload, "cost", "total_duration_ms"))
     note = None
+    worker = False  # a refresh is running or on its way (it reads the status page too)
     if unsafe:
         note = "state dir unsafe"
         if debug:
@@ -306,6 +307,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
         decision = schedule.decide(int(now_s * 1000), state, config, session_id=session_id,
                                    duration_ms=duration, transcript=scan)
         spawned = False
+        worker = bool(decision.kind)
         reason = decision.reason
         if decision.kind:
             from ccprompt.sources import spawn
@@ -338,9 +340,17 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     style = config["statusline.style"]
     seg = segments(payload, state, scan, style, note, signal)
     template = config["statusline.format"]
+    levels = {}
+    if config["statuspage_url"] and not unsafe and config["monitoring_enabled"]:
+        spawn_page = not (sync or config["sync"]) and not worker
+        wanted = "incident" in config["statusline.segments"] or segment == "incident" or bool(template)
+        from ccprompt.surfaces.incident import page_segments
+
+        short = lambda: network_text(state, "short", note, signal)  # noqa: E731
+        levels.update(page_segments(seg, paths, config, state, signal, style, short, now_s, wanted, spawn_page))
     percent = context_percent(payload, scan)
     window = number(_get(payload, "context_window", "context_window_size"))
-    levels = session_segments(seg, window, transcript_path, config, now_s, bool(template), percent)
+    levels.update(session_segments(seg, window, transcript_path, config, now_s, bool(template), percent))
     if transcript_path and not unsafe and oslite.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
         from ccprompt.surfaces import sessionfile
 

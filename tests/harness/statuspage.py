@@ -55,8 +55,8 @@ def incident(name: str, impact: str = "major", status: str = "investigating", af
 def summary(*incidents: dict, down: dict | None = None) -> dict:
     """A whole summary.json: every component operational unless `down` names it (name -> status)."""
     down = down or {}
-    worst = max((i.get("impact") for i in incidents), key=("none", "minor", "major", "critical").index,
-                default="none")
+    order = ("none", "minor", "major", "critical")
+    worst = max((i.get("impact") for i in incidents if i.get("impact") in order), key=order.index, default="none")
     description = {"none": "All Systems Operational", "minor": "Minor Service Outage",
                    "major": "Partial System Outage", "critical": "Major System Outage"}[worst]
     return {

@@ -171,6 +171,7 @@ class Watcher:
         return step.once_code if self.once else None
 
     def after_probe(self, job: ProbeJob):
+        self.check_status_page(job.state if job.error is None else None)
         if job.error is not None:
             step = self.follow("error", None)
             self.report("error", f"probe failed: {type(job.error).__name__}: {sanitize(job.error, 160)}"
@@ -191,6 +192,15 @@ class Watcher:
                     mode=MODE, **result_fields(new), failures=self.failures, next_in_s=round(step.delay_s, 3))
         self.refresh_textfile()
         return step.once_code if self.once else None
+
+    def check_status_page(self, state) -> None:
+        """The public status page on its own schedule (2 or 10 minutes), after the probe; never raises."""
+        from ccprompt.sources import statuspage
+
+        try:
+            statuspage.check(self.paths, self.config, state.status if state is not None else "error")
+        except Exception:  # a courtesy: the monitor must outlive anything the page does
+            pass
 
     def refresh_textfile(self) -> None:
         if not self.textfile_dir:
