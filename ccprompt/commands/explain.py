@@ -182,9 +182,9 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
                                                 signal.status),
     }
     if as_json:
-        import json
+        from ccprompt.core.text import dumps_json
 
-        sys.stdout.write(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(dumps_json(facts) + "\n")
         return 0
     import shutil
     import textwrap
@@ -198,5 +198,7 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
                                                            break_long_words=False) or [""]):
                 out.append(f"{name if i == 0 and j == 0 else '':<11}  {piece}")
     out.append("(the rules in full: docs/verdict.md; every link checked: ccprompt doctor)")
-    sys.stdout.write("\n".join(out) + "\n")
+    from ccprompt.core.text import printable
+
+    sys.stdout.write(printable("\n".join(out)) + "\n")
     return 0

@@ -22,5 +22,7 @@ def postmortem(session: str = "last", as_json: bool = False) -> int:
 
         sys.stdout.write(dumps_json(document) + "\n")
     else:
-        sys.stdout.write(report.markdown(document))
+        from ccprompt.core.text import printable
+
+        sys.stdout.write(printable(report.markdown(document)))
     return 0

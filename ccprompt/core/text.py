@@ -20,7 +20,16 @@ def sanitize(text, limit: int = 200) -> str:
     """Printable text only: escape sequences, C0/C1 controls, bidi and zero-width characters removed."""
     if text is None:
         return ""
-    text = str(text)
+    return _printable(str(text), limit).strip()
+
+
+def printable(text) -> str:
+    """`sanitize` for a whole block about to be printed: its lines, their indentation and
+    length kept. The last pass before a terminal, for text built from many fields."""
+    return "\n".join(_printable(line, len(line)) for line in str(text).split("\n"))
+
+
+def _printable(text: str, limit: int) -> str:
     out = []
     i, n = 0, len(text)
     while i < n and len(out) < limit:
@@ -36,7 +45,7 @@ def sanitize(text, limit: int = 200) -> str:
             continue
         out.append(ch)
         i += 1
-    return "".join(out).strip()
+    return "".join(out)
 
 
 def _skip_escape(text: str, i: int) -> int:

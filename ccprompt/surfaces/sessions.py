@@ -72,7 +72,11 @@ def row(summary: rules.SessionSummary, proxy: rules.ProxyView | None, now_s: flo
 
 
 def cells(values: dict) -> dict:
-    """The table's text for one row."""
+    """The table's text for one row, each cell through the one sanitiser whatever its source."""
+    return {key: sanitize(text, 200) or "-" for key, text in _cells(values).items()}
+
+
+def _cells(values: dict) -> dict:
     more = "+" if values["partial"] else ""
     cache = "-"
     if values["cache_left_s"] is not None:

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from ccprompt.core import session_events
 from ccprompt.core.paths import Paths
+from ccprompt.core.text import sanitize
 from ccprompt.surfaces import sessions as view
 
 EVENTS_SHOWN = 6
@@ -42,7 +43,8 @@ def render(rows: list, events, width: int, height: int, now_s: float) -> Group:
         parts.append(Text(f"… {len(rows) - room} more", style="dim"))
     if events:
         parts.append(Text(""))
-        parts += [Text(line, style="bold" if "STALL" in line or "API" in line else "") for line in list(events)[-EVENTS_SHOWN:]]
+        shown = [sanitize(line, 300) for line in list(events)[-EVENTS_SHOWN:]]
+        parts += [Text(line, style="bold" if "STALL" in line or "API" in line else "") for line in shown]
     elif not rows:
         parts.append(Text("no sessions in this period", style="dim"))
     return Group(*parts)
