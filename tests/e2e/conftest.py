@@ -18,6 +18,7 @@ from .claude import ClaudeCode, ClaudeCodeUnavailable, ensure_claude_code, resol
 from .sseapi import SSEAPI
 
 _TIMINGS = pytest.StashKey[list]()
+_TIMINGS_FILE = pytest.StashKey[Path]()
 VERSIONS = versions_under_test()
 
 
@@ -89,10 +90,11 @@ def start_claude(claude_code_argv, claude_version, sse_api, tmp_path):
 
 
 @pytest.fixture
-def report_timing(request):
+def report_timing(request, tmp_path_factory):
     """``report_timing(scenario, **figures)``: print measured figures and keep them for the summary.
 
-    Each call also appends one JSON line to $CCPROMPT_E2E_TIMINGS when that is set.
+    Each call appends one JSON line to ``e2e-timings.jsonl`` in the run's pytest base temp
+    directory (named in the summary) and, when set, to $CCPROMPT_E2E_TIMINGS.
     """
 
     def report(scenario: str, **figures) -> None:
@@ -101,8 +103,9 @@ def report_timing(request):
         line = json.dumps(record, ensure_ascii=False)
         print(f"\ne2e timing: {line}", flush=True)
         request.config.stash.setdefault(_TIMINGS, []).append(line)
-        target = os.environ.get("CCPROMPT_E2E_TIMINGS")
-        if target:
+        run_file = tmp_path_factory.getbasetemp() / "e2e-timings.jsonl"
+        request.config.stash[_TIMINGS_FILE] = run_file
+        for target in filter(None, (run_file, os.environ.get("CCPROMPT_E2E_TIMINGS"))):
             with Path(target).open("a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
 
@@ -115,3 +118,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("ccprompt e2e timings (real Claude Code)")
         for line in lines:
             terminalreporter.write_line(line)
+        terminalreporter.write_line(f"(also in {config.stash.get(_TIMINGS_FILE, '?')})")
