@@ -15,6 +15,7 @@ GROUP_HELP = {
     "install": "Wire ccprompt into Claude Code or a shell.",
     "uninstall": "Remove what `ccprompt install` added.",
     "config": "Show or check the configuration.",
+    "proxy": "Run the local proxy, or see and stop the running ones.",
 }
 HELP_FLAG = ("-h, --help", "Show this message and exit.")
 

@@ -133,12 +133,21 @@ COMMANDS = (
                 Param("host", ("--host",), "str", "127.0.0.1",
                       "Interface to listen on; anything but loopback exposes the proxy to the network.",
                       metavar="HOST"),
-                Param("port", ("--port",), "int", None, "Port to listen on (a free one when omitted).",
+                Param("port", ("--port",), "int", None,
+                      "Port to listen on (a free one when omitted). A taken port is an error (exit 2), never "
+                      "another port.",
                       low=0, high=65535, metavar="PORT"),
                 Param("capture", ("--capture",), "str", None,
                       "Also write full requests and responses (prompts and replies; auth headers redacted) "
                       "to 0600 files in DIR, newest 400 kept. Off by default.", metavar="DIR"),
             )),
+    Command(("proxy", "status"), "ccprompt.commands.proxy:proxy_status",
+            "The running proxies: URL, supervisor and server pids, clients (commands `run` started through "
+            "each), uptime, and who started it.",
+            (Param("as_json", ("--json",), "flag", False, "The same as one JSON object."),)),
+    Command(("proxy", "stop"), "ccprompt.commands.proxy:proxy_stop",
+            "Stop every running proxy cleanly (a proxy `run` started also stops by itself after "
+            "[proxy] idle_stop_s with no client).\n\nExit 0 when none is left running, 1 otherwise."),
     Command(("install", "statusline"), "ccprompt.commands.install:install_statusline",
             "Point Claude Code's statusLine at ccprompt (keeps every other setting, backs up the file).",
             (_DRY_RUN,

@@ -28,4 +28,7 @@ def run(command: list | None = None) -> int:
         upstream = resolve(paths)
     except ValueError:
         upstream = None
-    return launch.run(argv, upstream, paths.state_dir, paths.env)
+    from ccprompt.core.config import Config
+
+    idle_stop_s = Config.load(paths)["proxy.idle_stop_s"]  # a bad value is the default's: run never stops on it
+    return launch.run(argv, upstream, paths.state_dir, paths.env, idle_stop_s=idle_stop_s)

@@ -65,6 +65,8 @@ KEYS = (
     Key("prompt.refresh_interval_s", "int", 300, 10, 86400, help="the prompt starts a refresh this often"),
     Key("watch.interval_s", "float", 300.0, 1.0, 86400.0, help="seconds between watch's probes"),
     Key("watch.textfile_dir", "str?", None, help="watch rewrites DIR/ccprompt.prom"),
+    Key("proxy.idle_stop_s", "int", 600, 0, 604800, env="CCPROMPT_PROXY_IDLE_STOP_S",
+        help="a proxy `run` started stops after this many seconds with no command running through it (0: never)"),
 )
 BY_NAME = {key.name: key for key in KEYS}
 SECTIONS = {name.split(".")[0] for name in BY_NAME if "." in name}

@@ -136,11 +136,28 @@ def package_parent() -> str:
     return oslite.dirname(oslite.dirname(oslite.dirname(oslite.abspath(__file__))))
 
 
+# Python 3.10 has no -P: drop sys.path[0] (the current directory, for -c) before any import.
+_BOOT = "import sys;del sys.path[0];import runpy;runpy.run_module(sys.argv.pop(1),run_name='__main__',alter_sys=True)"
+
+
+def python_module(module: str, python: str | None = None, version: tuple | None = None) -> list[str]:
+    """`python -m MODULE` that never imports from the current directory.
+
+    Plain `-m` puts the current directory first on the import path, so a `ccprompt/`
+    package in the repository the user works in would run instead of ours. `-P` (3.11+)
+    leaves it out and keeps everything else: PYTHONPATH, the user's site directory, `.pth` files.
+    """
+    python = python or sys.executable or "python3"
+    if (version or sys.version_info) >= (3, 11):
+        return [python, "-P", "-m", module]
+    return [python, "-c", _BOOT, module]
+
+
 def executable_words(argv0: str | None = None, env=None) -> list[str]:
     """How to run this ccprompt again, as separate words.
 
     The console script itself when we were started through it (an existing file named
-    `ccprompt`), else `<python> -m ccprompt`. When the package is importable only
+    `ccprompt`), else `<python> -P -m ccprompt` (see `python_module`). When the package is importable only
     because of the current directory or PYTHONPATH (a source checkout), PYTHONPATH is
     set through `env` so the command works from any directory and any environment.
     """
@@ -151,7 +168,7 @@ def executable_words(argv0: str | None = None, env=None) -> list[str]:
         path = oslite.abspath(argv0)
         if oslite.isfile(path):
             return [path]
-    words = [sys.executable or "python3", "-m", "ccprompt"]
+    words = python_module("ccprompt")
     parent = package_parent()
     # Paths that come with the interpreter (site-packages, .pth files) hold for every later
     # run; the current directory and this process's own PYTHONPATH do not.

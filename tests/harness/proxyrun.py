@@ -8,12 +8,16 @@ import threading
 import time
 
 
+TEST_SECRET = b"5e" * 32  # the health endpoint's secret for in-process proxies
+
+
 class ProxyThread:
     """Runs a ccprompt ProxyServer in a background thread; ``url`` once started."""
 
     def __init__(self, upstream, **options) -> None:
         from ccprompt.sources.proxy.server import ProxyServer
 
+        options.setdefault("secret", TEST_SECRET)
         self.server = ProxyServer(upstream, **options)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="proxy-under-test", daemon=True)
@@ -36,6 +40,12 @@ class ProxyThread:
     @property
     def port(self) -> int:
         return self.server.port
+
+    def health(self) -> dict | None:
+        """The health document, asked the way `run` asks: with a fresh challenge, the answer verified."""
+        from ccprompt.sources.proxy import trust
+
+        return trust.verify(self.port, None, self.server.secret, timeout=5)
 
 
 class Received:

@@ -194,10 +194,16 @@ def test_fifty_concurrent_streams_lose_nothing(upstream, events_file):
 
 def test_the_health_endpoint_is_answered_locally(upstream):
     with proxy_for(upstream) as proxy:
-        got = request("127.0.0.1", proxy.port, "/__ccprompt/health", method="GET")
-    health = json.loads(got.body)
+        health = proxy.health()
+        bare = request("127.0.0.1", proxy.port, "/__ccprompt/health", method="GET")
+        forged = request("127.0.0.1", proxy.port, "/__ccprompt/health?nonce=" + "0" * 32 + "&mac=" + "0" * 64,
+                         method="GET")
     assert health["service"] == "ccprompt-proxy" and health["pid"] == os.getpid()
     assert health["upstream"] == upstream.url
+    for refused in (bare, forged):  # without the secret: nothing, not even that it is a ccprompt proxy
+        assert refused.status == 404
+        assert b"ccprompt" not in refused.body and upstream.url.encode() not in refused.body
+        assert str(os.getpid()).encode() not in refused.body
     assert upstream.seen == []
 
 

@@ -92,7 +92,7 @@ def test_run_starts_a_proxy_once_and_the_command_goes_through_it(env, upstream):
     assert len(list(home.glob("proxy-*.json"))) == 1
 
     port = int(reply["base_url"].rsplit(":", 1)[1])
-    health = supervisor.check_health(port)
+    health = supervisor.check_health(port, home=env["CCPROMPT_HOME"])
     state = json.loads(next(home.glob("proxy-*.json")).read_text())
     for pid in (state["pid"], health["pid"]):  # the key never travels in argv, nor into the proxy at all
         assert TEST_KEY.encode() not in proc_file(pid, "cmdline")
@@ -105,14 +105,14 @@ def test_run_starts_a_proxy_once_and_the_command_goes_through_it(env, upstream):
 def test_kill_9_of_the_server_costs_at_most_a_second_on_the_same_port(env, upstream):
     first = launch(env, sys.executable, "-c", CLIENT)
     port = int(json.loads(first.stdout)["base_url"].rsplit(":", 1)[1])
-    before = supervisor.check_health(port)
+    before = supervisor.check_health(port, home=env["CCPROMPT_HOME"])
     os.kill(before["pid"], signal.SIGKILL)
     killed_at = time.monotonic()
     got = request("127.0.0.1", port, body=b'{"model":"m"}', headers=[("x-api-key", TEST_KEY)], timeout=10)
     elapsed = time.monotonic() - killed_at
     assert got.status == 200 and got.body == b"".join(message_stream())
     assert elapsed < 1.5, f"the replacement server took {elapsed:.2f}s"
-    after = supervisor.check_health(port)
+    after = supervisor.check_health(port, home=env["CCPROMPT_HOME"])
     assert after["pid"] != before["pid"] and after["port"] == port
 
 
@@ -187,7 +187,7 @@ def test_ccprompt_proxy_runs_in_the_foreground_and_stops_cleanly(env, upstream):
             f"-> {upstream.url}/prefix"), line
         port = int(url.rsplit(":", 1)[1])
         deadline = time.monotonic() + 10
-        while supervisor.check_health(port) is None and time.monotonic() < deadline:
+        while supervisor.check_health(port, home=env["CCPROMPT_HOME"]) is None and time.monotonic() < deadline:
             time.sleep(0.05)
         got = request("127.0.0.1", port, body=b'{"model":"m"}', headers=[("x-api-key", TEST_KEY)])
         assert got.status == 200 and got.body == b"".join(message_stream())

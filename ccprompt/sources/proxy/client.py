@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import time
 
 import httptools
@@ -212,8 +211,8 @@ class ClientProtocol(asyncio.Protocol):
                 return
             request = self.queue.popleft()
             if request.target.split(b"?", 1)[0] == HEALTH_PATH.encode() and request.method in (b"GET", b"HEAD"):
-                reply = json.dumps(self.server.health()).encode()
-                self.transport.write(simple_response(200, reply, not request.keep_alive, request.method == b"HEAD"))
+                status, reply = self.server.health_reply(request.target.decode("latin-1"))
+                self.transport.write(simple_response(status, reply, not request.keep_alive, request.method == b"HEAD"))
                 if not request.keep_alive:
                     self.transport.close()
                     return

@@ -22,17 +22,49 @@ import time
 from ccprompt import __version__
 from ccprompt.core import files
 
+from . import trust
 from .analysis import STALL_S, Analyzer
 from .client import ClientProtocol
 from .exchange import HEALTH_PATH
 from .limits import SWEEP_S, Budget, Limits
 from .message import refusal
+from .peers import PeerOwners, is_loopback
 from .relay import Pool
 from .sink import EVENTS_FILE, Counters
 from .upstream import ENV_SPEC, Upstream
 
 __all__ = ["HEALTH_PATH", "SERVICE_NAME", "ProxyServer", "main", "run_loop", "serve"]
-SERVICE_NAME = "ccprompt-proxy"
+SERVICE_NAME = trust.SERVICE_NAME
+
+
+class Gate(asyncio.Protocol):
+    """The first protocol of every accepted connection: lets in the owner's own, refuses other users'.
+
+    Decided once per connection, in `connection_made`; an admitted connection's transport is
+    then handed to a ClientProtocol, so requests pay nothing for the check. A refused one
+    never counts against the connection cap.
+    """
+
+    __slots__ = ("server",)
+
+    def __init__(self, server) -> None:
+        self.server = server
+
+    def connection_made(self, transport) -> None:
+        if not self.server.admits(transport):
+            self.server.refused_users += 1
+            transport.write(refusal(403, "not your proxy"))
+            transport.close()
+            return
+        client = ClientProtocol(self.server)
+        transport.set_protocol(client)
+        client.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:  # a refused connection's bytes are dropped unread
+        pass
+
+    def connection_lost(self, exc) -> None:
+        pass
 
 
 class ProxyServer:
@@ -40,8 +72,13 @@ class ProxyServer:
 
     def __init__(self, upstream: Upstream, *, host: str = "127.0.0.1", port: int = 0, sock=None,
                  events_path: str | None = None, on_event=None, capture_dir: str | None = None,
-                 stall_s: float = STALL_S, limits: Limits | None = None) -> None:
+                 stall_s: float = STALL_S, limits: Limits | None = None, secret: bytes | None = None,
+                 owner_only: bool = True) -> None:
         self.upstream = upstream
+        self.secret = secret  # the health endpoint answers only a caller that proves it knows this
+        self.uids = (os.getuid(), 0)  # the owner, and root, who could read everything anyway
+        self.peers = PeerOwners() if owner_only else None
+        self.refused_users = 0
         self.limits = limits or Limits()
         self.budget = Budget(self.limits.buffer_bytes)
         self.refused_connections = 0
@@ -109,10 +146,9 @@ class ProxyServer:
         self.loop = loop = asyncio.get_running_loop()
         self.pool = Pool(self.upstream)
         if self._sock is not None:
-            self._server = await loop.create_server(lambda: ClientProtocol(self), sock=self._sock)
+            self._server = await loop.create_server(self._protocol, sock=self._sock)
         else:
-            self._server = await loop.create_server(lambda: ClientProtocol(self), self.host, self.port,
-                                                    reuse_address=True)
+            self._server = await loop.create_server(self._protocol, self.host, self.port, reuse_address=True)
         bound = self._server.sockets[0].getsockname() if self._server.sockets else None
         if bound:
             self.host, self.port = bound[0], bound[1]
@@ -126,6 +162,28 @@ class ProxyServer:
         self._sweeper = loop.call_later(SWEEP_S, self._sweep)
         return self.port
 
+    def _protocol(self):
+        return Gate(self) if self.peers is not None else ClientProtocol(self)
+
+    def admits(self, transport) -> bool:
+        """False for a loopback connection whose socket belongs to another user.
+
+        Where the owner cannot be told (not Linux, or a peer on another host when listening
+        beyond loopback), the connection is let in.
+        """
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        if not peer or not local or not isinstance(peer[0], str) or not is_loopback(peer[0]):
+            return True
+        uid = self.peers.owner(peer, local)
+        if uid is None:
+            return not self.peers.linux  # on Linux a local socket we cannot find is gone or not ours
+        return uid in self.uids
+
+    def health_reply(self, target: str) -> tuple[int, bytes]:
+        """The health request's answer: the document with its proof for a caller holding the secret, else 404."""
+        return trust.health_reply(self.secret, self.port, target, self.health)
+
     async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -137,6 +195,8 @@ class ProxyServer:
             await asyncio.sleep(0)
         if self.pool is not None:
             self.pool.close()
+        if self.peers is not None:
+            self.peers.close()
         self.analyzer.close()
         if hasattr(self.on_event, "close"):
             self.on_event.close()
@@ -146,6 +206,7 @@ class ProxyServer:
             "service": SERVICE_NAME,
             "version": __version__,
             "pid": os.getpid(),
+            "supervisor_pid": os.getppid(),
             "port": self.port,
             "upstream": self.upstream.redacted(),
             "upstream_key": self.upstream.key(),
@@ -155,6 +216,7 @@ class ProxyServer:
             "in_flight": self.analyzer.in_flight(),
             "connections": len(self.clients),
             "connections_refused": self.refused_connections,
+            "other_users_refused": self.refused_users,
             "buffered_request_bytes": self.budget.held,
             **self.counters.as_dict(),
             **(self.on_event.counts() if hasattr(self.on_event, "counts") else {}),
@@ -164,8 +226,12 @@ class ProxyServer:
 # -- running it ----------------------------------------------------------------------------
 
 
-async def serve(server: ProxyServer, *, on_ready=None, parent_pid: int | None = None) -> None:
-    """Run until SIGTERM/SIGINT, or until the supervising parent is gone."""
+async def serve(server: ProxyServer, *, on_ready=None, parent_pid: int | None = None, orphaned=None) -> None:
+    """Run until SIGTERM/SIGINT, or until the supervising parent is gone.
+
+    `orphaned()`, when given, is called once the parent is gone, before this server lets go
+    of the listening socket: it starts the supervisor that takes the socket over.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -182,6 +248,8 @@ async def serve(server: ProxyServer, *, on_ready=None, parent_pid: int | None = 
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
             except asyncio.TimeoutError:
                 if parent_pid is not None and os.getppid() != parent_pid:
+                    if orphaned is not None:
+                        orphaned()
                     break
     finally:
         await server.stop()
@@ -200,6 +268,8 @@ def _arguments(argv):
     parser.add_argument("--capture")
     parser.add_argument("--stall-s", type=float, default=STALL_S)
     parser.add_argument("--parent-pid", type=int)
+    parser.add_argument("--supervisor-args", default="", help="the supervisor's own options (JSON), to start "
+                        "a new supervisor on the same socket should this one's die")
     return parser.parse_args(argv)
 
 
@@ -219,8 +289,13 @@ def main(argv=None) -> int:
         sys.stderr.write("ccprompt proxy: no usable upstream (--upstream URL or $" + ENV_SPEC + ")\n")
         return 2
     events = args.events or (os.path.join(args.home, EVENTS_FILE) if args.home else None)
+    secret = None
     if args.home:
         files.private_dir(args.home)
+        try:
+            secret = trust.load_secret(args.home)
+        except OSError as exc:
+            sys.stderr.write(f"ccprompt proxy: the health endpoint stays closed: {exc}\n")
     sock = socket.socket(fileno=args.fd) if args.fd is not None else None
     if args.capture:
         sys.stderr.write(capture_warning(args.capture) + "\n")
@@ -233,7 +308,7 @@ def main(argv=None) -> int:
         recorder = PassiveRecorder(Paths({**os.environ, "CCPROMPT_HOME": args.home}),
                                    [endpoint_for(upstream.base_url)])
     server = ProxyServer(upstream, host=args.host, port=args.port, sock=sock, events_path=events,
-                         on_event=recorder, capture_dir=args.capture, stall_s=args.stall_s)
+                         on_event=recorder, capture_dir=args.capture, stall_s=args.stall_s, secret=secret)
     if recorder is not None:
         recorder.busy = server.busy
 
@@ -241,8 +316,14 @@ def main(argv=None) -> int:
         sys.stdout.write(f"ccprompt proxy: {proxy.url} -> {upstream.redacted()}\n")
         sys.stdout.flush()
 
+    def orphaned() -> None:
+        if args.fd is not None and args.home:
+            from .supervisor import adopt
+
+            adopt(args.fd, args.home, args.supervisor_args)
+
     try:
-        run_loop(serve(server, on_ready=ready, parent_pid=args.parent_pid))
+        run_loop(serve(server, on_ready=ready, parent_pid=args.parent_pid, orphaned=orphaned))
     except OSError as exc:
         sys.stderr.write(f"ccprompt proxy: cannot listen on {args.host}:{args.port}: {exc.strerror}\n")
         return 1
