@@ -2,8 +2,8 @@
 # Install ccprompt into its own virtualenv and link it at ~/.local/bin/ccprompt.
 #
 #   ./install.sh              install (or upgrade) from this checkout, then run a first probe
-#   ./install.sh --uninstall  undo the wiring (status line, shell blocks, MCP entry, services,
-#                             completions), then remove the virtualenv and the link; state and
+#   ./install.sh --uninstall  stop every running proxy, undo the wiring (status line, shell blocks,
+#                             MCP entry, services, completions), then remove the virtualenv and the link; state and
 #                             config are kept
 #
 # Needs only python3 (3.10+) and, to fetch the dependencies, access to PyPI.
@@ -57,6 +57,8 @@ if [ "${1:-}" = "--uninstall" ]; then
     failed=0
     say "==> unwiring ccprompt"
     if [ -x "$exe" ] && "$exe" --version >/dev/null 2>&1; then
+        # First, so no proxy keeps running from a virtualenv that is about to go.
+        unwire proxy stop
         unwire uninstall statusline
         for shell in bash zsh fish; do
             unwire uninstall shell "$shell"

@@ -49,7 +49,7 @@ def test_a_healthy_setup_passes_every_check(fake_api, cc_env, run_cli):
     assert checks["probe"][1].endswith("(not recorded)")
     assert "mode 0700" in checks["state dir"][1]
     assert re.search(r"healthy, last probe \d+ s ago", checks["state"][1])
-    assert checks["status line"][1].endswith(f"{sys.executable} -m ccprompt statusline")
+    assert checks["status line"][1].endswith(f"{sys.executable} -P -m ccprompt statusline")
     assert "init line in ~/.zshrc" in checks["shell"][1]
     assert re.search(r"[+-]\d+\.\d s against the server's Date header", checks["clock"][1])
     assert result.stdout.rstrip().endswith("no problems")

@@ -98,8 +98,8 @@ def test_a_console_script_named_ccprompt_is_embedded_by_absolute_path(tmp_path, 
 @pytest.mark.parametrize("argv0", ["/nonexistent/ccprompt", "/usr/bin/pytest", "-c", ""])
 def test_otherwise_the_interpreter_runs_the_module(argv0):
     words = executable_words(argv0)
-    assert words[-3:] == [sys.executable, "-m", "ccprompt"]
-    if len(words) > 3:  # a source checkout: the package is found through PYTHONPATH
+    assert words[-4:] == [sys.executable, "-P", "-m", "ccprompt"]  # -P: never from the current directory
+    if len(words) > 4:  # a source checkout: the package is found through PYTHONPATH
         assert words[1] == f"PYTHONPATH={package_parent()}"
         assert os.path.basename(words[0]) == "env"
 

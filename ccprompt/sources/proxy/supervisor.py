@@ -246,7 +246,7 @@ def adopt(fd: int, home: str, options: str) -> None:
     """
     try:
         own = [str(word) for word in json.loads(options)] if options else ["--home", home]
-    except ValueError:
+    except (TypeError, ValueError):
         own = ["--home", home]
     log = os.open(os.path.join(home, LOG_FILE),
                   os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
