@@ -15,7 +15,6 @@ import re
 import signal
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -47,13 +46,11 @@ def proxy_state(home: Path) -> dict | None:
     return None
 
 
-def health(state: dict) -> dict | None:
-    url = f"http://{state['host']}:{state['port']}/__ccprompt/health"
-    try:
-        with urllib.request.urlopen(url, timeout=0.5) as reply:  # loopback only
-            return json.loads(reply.read())
-    except (OSError, ValueError):
-        return None
+def health(state: dict, home: Path) -> dict | None:
+    """The health answer, asked the way `run` asks: a fresh challenge, the proof checked with the secret."""
+    from ccprompt.sources.proxy import supervisor
+
+    return supervisor.check_health(state["port"], host=state["host"], home=str(home), timeout=0.5)
 
 
 def retried(requests) -> list:
@@ -104,7 +101,7 @@ def through_the_proxy(cc: ClaudeCode) -> dict:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         state = proxy_state(cc.ccprompt_home)
-        if state and health(state):
+        if state and health(state, cc.ccprompt_home):
             return state
         time.sleep(0.1)
     raise ScreenTimeout(f"no healthy proxy under {cc.ccprompt_home}\n{cc.diagnostics()}")
@@ -199,7 +196,7 @@ def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_prox
     cc.send_prompt(PROMPT)
     cc.wait_for_screen(lambda s: reply_count(s) >= 1, 60, "the first reply")
     before = len(sse_api.claude_requests())
-    victim = health(state)["pid"]
+    victim = health(state, cc.ccprompt_home)["pid"]
     assert victim != state["pid"], "the health answer should come from the server, not the supervisor"
 
     if when == "mid-stream":  # the turn's stream is open, through the server, when it dies
@@ -221,7 +218,7 @@ def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_prox
     restarted = None
     deadline = time.monotonic() + RESTART_BOUND_S + 10
     while time.monotonic() < deadline:
-        answer = health(state)
+        answer = health(state, cc.ccprompt_home)
         if answer and answer["pid"] != victim:
             restarted = cc.timeline.mark("server healthy again")
             break

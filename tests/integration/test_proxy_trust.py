@@ -268,7 +268,7 @@ def test_requests_of_another_user_are_refused_and_change_nothing(env, upstream):
     assert len(upstream.seen) == seen  # nothing of nobody's reached the upstream
     after = {name: (home / name).read_bytes() for name in before}
     assert after == before  # nor the owner's records or state
-    assert health(env, port)["refused"] == 3
+    assert health(env, port)["other_users_refused"] == 3
     assert "529" not in run_python("-m", "ccprompt", "status", env=env).stdout
     # The owner's own requests still go through, and get the first 529 scripted for nobody's.
     got = request("127.0.0.1", port, body=b'{"model":"m"}', headers=[("x-api-key", TEST_KEY)], timeout=10)

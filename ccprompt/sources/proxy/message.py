@@ -20,7 +20,7 @@ HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"pro
 NOT_SENT_UP = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
 NOT_SENT_DOWN = HOP_BY_HOP | {b"content-length"}  # Content-Length goes back only for a length body
 
-REASONS = {200: "OK", 400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
+REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 413: "Content Too Large",
            431: "Request Header Fields Too Large", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
