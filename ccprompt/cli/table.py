@@ -104,6 +104,7 @@ COMMANDS = (
                 Param("duration_ms", ("--duration-ms",), "int", None, hidden=True, low=0),
                 Param("transcript", ("--transcript",), "str", None, hidden=True),
                 Param("model", ("--model",), "str", None, hidden=True),
+                Param("not_before_ms", ("--not-before",), "int", None, hidden=True, low=0),
             ), fast=True),
     Command(("init",), "ccprompt.commands.init:init",
             'Print the shell integration script: eval "$(ccprompt init zsh)".',

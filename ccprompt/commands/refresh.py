@@ -10,7 +10,7 @@ from ccprompt.core.paths import Paths
 
 
 def refresh(sync: bool = False, session: str | None = None, duration_ms: int | None = None,
-            transcript: str | None = None, model: str | None = None) -> int:
+            transcript: str | None = None, model: str | None = None, not_before_ms: int | None = None) -> int:
     from ccprompt.core.config import Config
     from ccprompt.sources import recorder
 
@@ -18,7 +18,8 @@ def refresh(sync: bool = False, session: str | None = None, duration_ms: int | N
     config = Config.load(paths)
     try:
         result = recorder.refresh(paths, config, session_id=session, duration_ms=duration_ms,
-                                  transcript_path=transcript, sync=sync, model=model)
+                                  transcript_path=transcript, sync=sync, model=model,
+                                  not_before_ms=not_before_ms)
     except recorder.UnsafeStateDir as exc:
         from ccprompt.core.errors import CcpromptError
 

@@ -161,6 +161,7 @@ class Network(Record):
         ("rolling_totals", list),
         ("p80_latency_ms", 0),
         ("p95_latency_ms", 0),
+        ("model", None),  # the model the last probe asked
     )
     __slots__ = _slots(_fields)
 
@@ -193,6 +194,7 @@ class Network(Record):
             rolling_totals=[t for t in (as_ms(v) for v in totals) if t is not None],
             p80_latency_ms=as_ms(raw.get("p80_latency_ms")) or 0,
             p95_latency_ms=as_ms(raw.get("p95_latency_ms")) or 0,
+            model=as_str(raw.get("model"), None, 100),
         )
 
 
@@ -207,6 +209,7 @@ class Windows(Record):
         ("last_probe_at", None),
         ("last_probe_epoch_ms", 0),
         ("last_baseline_epoch_ms", 0),
+        ("failed_in_a_row", 0),  # probes in a row that said error: the backoff's step
     )
     __slots__ = _slots(_fields)
 
@@ -222,6 +225,7 @@ class Windows(Record):
             last_probe_at=as_str(raw.get("last_probe_at"), None, 40),
             last_probe_epoch_ms=as_int(raw.get("last_probe_epoch_ms"), 0, 0),
             last_baseline_epoch_ms=as_int(raw.get("last_baseline_epoch_ms"), 0, 0),
+            failed_in_a_row=as_int(raw.get("failed_in_a_row"), 0, 0, 10**6),
         )
 
 

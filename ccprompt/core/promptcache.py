@@ -3,8 +3,9 @@
 Every state write also writes `$CCPROMPT_HOME/prompt` (see `core.store`). Shell prompt hooks, the POSIX
 reader in `shell/`, starship and tmux read it; none of them runs Python per prompt.
 
-Format v1 (stable; a change of layout gets a new version word on line 1). UTF-8, nine
-lines, each ending in a newline, one value per line, always in this order:
+Format v1 (stable; a change of layout gets a new version word on line 1, while a new value
+may only be added as a new last line). UTF-8, ten lines, each ending in a newline, one
+value per line, always in this order:
 
     1  ccprompt-prompt v1
     2  epoch seconds of the last probe, or 0 when there has been none
@@ -15,6 +16,9 @@ lines, each ending in a newline, one value per line, always in this order:
     7  the network segment in `icon` style   (🟢)
     8  the network segment in `short` style  (🟢 450ms)
     9  the network segment in `full` style   (🟢 P95:450ms)
+   10  epoch seconds when the next probe falls due (`core.schedule.next_due_ms`), or empty
+       when none will; a shell hook starts `ccprompt refresh` once it has passed. Caches
+       written before it have nine lines: readers take a missing line 10 as empty.
 
 Every value is sanitized: no control characters, escape sequences or newlines, so a
 reader can print it as it is. Readers should still check line 1, accept only the four
@@ -31,7 +35,8 @@ from ccprompt.core.text import sanitize
 
 MAGIC = "ccprompt-prompt v1"
 STYLES = ("icon", "short", "full")
-KEYS = ("epoch", "status", "icon", "p95_ms", "latency_ms", "icon_segment", "short_segment", "full_segment")
+KEYS = ("epoch", "status", "icon", "p95_ms", "latency_ms", "icon_segment", "short_segment", "full_segment",
+        "due")
 
 
 def _whole_ms(value) -> str:
@@ -42,8 +47,15 @@ def _whole_ms(value) -> str:
     return str(int(round(value)))
 
 
-def render(state: MonitorState | None) -> str:
-    """The cache text for `state` (None when there is no state)."""
+def _epoch_s(ms) -> str:
+    """Whole epoch seconds, rounded up (a hook that starts a refresh then finds it due), or empty."""
+    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms < 10**14:
+        return ""
+    return str(-(-ms // 1000))
+
+
+def render(state: MonitorState | None, due_ms=None) -> str:
+    """The cache text for `state` (None when there is no state), and when the next probe is due."""
     status = _render.status_of(state)
     network = state.network if state is not None else None
     p95 = _whole_ms(network.p95_latency_ms) if network else ""
@@ -59,6 +71,7 @@ def render(state: MonitorState | None) -> str:
         _whole_ms(network.latency_ms) if network else "",
     ]
     lines.extend(_render.network_segment(state, style) for style in STYLES)
+    lines.append(_epoch_s(due_ms))
     # Sanitize last, so nothing any helper returns can smuggle a newline or escape in.
     return "".join(sanitize(line, 200) + "\n" for line in lines)
 
@@ -68,4 +81,6 @@ def parse(text: str) -> dict | None:
     lines = text.split("\n")
     if len(lines) < 9 or lines[0] != MAGIC:
         return None
-    return dict(zip(KEYS, lines[1:9]))
+    values = dict(zip(KEYS, lines[1:9]))
+    values["due"] = lines[9] if len(lines) > 10 else ""
+    return values

@@ -55,11 +55,16 @@ def write_state(paths: Paths, state: MonitorState) -> None:
     files.sweep_temps(paths.state_dir)
 
 
-def write_prompt_cache(paths: Paths, state: MonitorState | None) -> None:
-    from ccprompt.core import promptcache
+def write_prompt_cache(paths: Paths, state: MonitorState | None, config=None) -> None:
+    """The cache the shells read, with when the scheduler will next find a probe due."""
+    import time
 
+    from ccprompt.core import promptcache, schedule
+    from ccprompt.core.config import Config
+
+    due = schedule.next_due_ms(int(time.time() * 1000), state, config or Config.load(paths))
     files.private_dir(paths.state_dir)
-    files.atomic_write(paths.prompt_file, files.encode(promptcache.render(state)))
+    files.atomic_write(paths.prompt_file, files.encode(promptcache.render(state, due)))
 
 
 def read_prompt_cache(paths: Paths) -> dict | None:

@@ -67,6 +67,7 @@ def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: flo
         # No percentile until there are enough samples to mean anything (`P95:N/A` until then).
         p80_latency_ms=(verdict.nearest_rank(samples, 0.80) or 0) if len(samples) >= verdict.MIN_SAMPLES else 0,
         p95_latency_ms=(verdict.nearest_rank(samples, 0.95) or 0) if len(samples) >= verdict.MIN_SAMPLES else 0,
+        model=outcome.model or None,
     )
     windows = Windows(
         last_probe_mode=mode,
@@ -76,6 +77,7 @@ def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: flo
         last_probe_at=iso_local(now_s),
         last_probe_epoch_ms=now_ms,
         last_baseline_epoch_ms=old.last_baseline_epoch_ms,
+        failed_in_a_row=old.failed_in_a_row + 1 if outcome.status == "error" else 0,
     )
     if mode in ("GREEN", "COLD", "CALIBRATE"):
         windows.last_baseline_epoch_ms = now_ms

@@ -132,13 +132,18 @@ def failure_reason(outcome: Outcome) -> str:
 
 
 def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, transcript_path=None,
-            sync: bool = False, model=None) -> RefreshResult:
+            sync: bool = False, model=None, not_before_ms=None) -> RefreshResult:
     """Run the scheduler once under the lock: probe if (still) due.
 
     Without sync the lock is tried once and a busy lock means another process is already
     probing. With sync it waits, bounded by the probe timeout cap. An attempt is stamped
     on the lock file, which needs no free space, so a state that cannot be saved still
     gets at most one probe per RED window rather than one per render.
+
+    Started ahead of a probe that falls due (`not_before_ms`, at most `schedule.AHEAD_S`
+    ahead), it waits for that moment holding the lock, so the result is ready at the next
+    redraw and the redraws in between start no second one.
+    A backoff probe started without a model asks the model whose probe failed.
     """
     from ccprompt.core import schedule
     from ccprompt.sources import transcript as transcript_mod
@@ -152,6 +157,8 @@ def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, 
     if not lock.acquire(blocking=sync, timeout_s=TIMEOUT_CAP_MS / 1000 + 2):
         return RefreshResult(reason="another probe is running")
     try:
+        if not_before_ms:
+            time.sleep(min(max(not_before_ms / 1000 - time.time(), 0.0), schedule.AHEAD_S + 1.0))
         now_s = time.time()
         if not sync and failed_just_now:
             lock.mark("unsaved")
@@ -168,6 +175,8 @@ def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, 
         if decision.kind is None:
             lock.mark("idle")
             return RefreshResult(reason=decision.reason)
+        if model is None and decision.kind == "RED" and previous is not None and previous.status == "error":
+            model = previous.network.model
         outcome, new = probe_and_record_marked(lock, paths, config, decision.kind, session_id=session_id,
                                                transcript=scan, previous=previous, model=model)
         return RefreshResult(probed=outcome is not None, mode=decision.kind, reason=decision.reason,

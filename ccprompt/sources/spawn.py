@@ -4,8 +4,9 @@ from ccprompt.core import oslite
 from ccprompt.core.paths import executable_words
 
 
-def refresh_argv(session_id=None, duration_ms=None, transcript_path=None, model=None) -> list:
-    """`ccprompt refresh` with what the child needs to decide again under the lock."""
+def refresh_argv(session_id=None, duration_ms=None, transcript_path=None, model=None, not_before_ms=None) -> list:
+    """`ccprompt refresh` with what the child needs to decide again under the lock, and the
+    moment a probe falls due when it is started ahead of it."""
     argv = executable_words() + ["refresh"]
     if session_id:
         argv += ["--session", str(session_id)[:200]]
@@ -15,6 +16,8 @@ def refresh_argv(session_id=None, duration_ms=None, transcript_path=None, model=
         argv += ["--transcript", str(transcript_path)]
     if model:
         argv += ["--model", str(model)[:100]]
+    if isinstance(not_before_ms, int) and not isinstance(not_before_ms, bool) and not_before_ms > 0:
+        argv += ["--not-before", str(not_before_ms)]
     return argv
 
 

@@ -21,7 +21,12 @@ from ccprompt.surfaces.replaced_statusline import remembered as _remembered
 from ccprompt.surfaces.replaced_statusline import is_ours
 from ccprompt.surfaces.replaced_statusline import replaced_path as _replaced_path
 
-DEFAULT_REFRESH_S = 10
+# Seconds between Claude Code's redraws of an idle line: a waiting-turn probe starts at most
+# this long after it falls due (`schedule.AHEAD_S` starts it ahead) and shows at the next
+# redraw, so red comes within 15 s of the first failed attempt (docs/signal.md).
+DEFAULT_REFRESH_S = 2
+# What earlier versions wrote: an interval still at that value was ours, not the user's.
+OLD_DEFAULT_REFRESH_S = (10,)
 
 
 def settings_path(env=None) -> str:
@@ -47,6 +52,8 @@ def _diff(old: dict | None, new: dict | None) -> str:
 
 def _wanted(current, executable_argv, keep: bool = False) -> dict:
     wanted = dict(current) if isinstance(current, dict) else {}
+    if is_ours(wanted) and wanted.get("refreshInterval") in OLD_DEFAULT_REFRESH_S:
+        wanted.pop("refreshInterval")
     wanted.update(type="command", command=command_line(executable_argv, keep), padding=0)
     wanted.setdefault("refreshInterval", DEFAULT_REFRESH_S)
     return wanted

@@ -304,11 +304,23 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     else:
         from ccprompt.core import schedule
 
-        decision = schedule.decide(int(now_s * 1000), state, config, session_id=session_id,
+        now_ms = int(now_s * 1000)
+        decision = schedule.decide(now_ms, state, config, session_id=session_id,
                                    duration_ms=duration, transcript=scan)
         spawned = False
         worker = bool(decision.kind)
         reason = decision.reason
+        upcoming = None if decision.kind else schedule.next_due(now_ms, state, config, transcript=scan)
+        if upcoming and upcoming[0] - now_ms <= schedule.AHEAD_S * 1000 and state is not None:
+            # Due before the next redraw: start it now, to wait for the moment, so the
+            # result is on show at that redraw rather than the one after.
+            from ccprompt.sources import spawn
+
+            if files.FileLock(paths.lock_file).is_free():
+                model = session_model(payload) if upcoming[1] == "RED" else None
+                spawned = spawn.spawn(spawn.refresh_argv(session_id, duration, transcript_path, model,
+                                                         not_before_ms=upcoming[0])) > 0
+                reason += f"; {upcoming[1]} due in {(upcoming[0] - now_ms) / 1000:.1f}s, started ahead"
         if decision.kind:
             from ccprompt.sources import spawn
 

@@ -14,7 +14,7 @@ from ccprompt.core.paths import Paths
 def state_json(status: str = "healthy", latency: float | None = 470, p95: float | None = 450,
                epoch_s: float | None = None, phases: dict | None = None, endpoint: str | None = None,
                **extra) -> dict:
-    """A monitoring.json document (SPEC §3 shape) for a state with one probe at `epoch_s`."""
+    """A monitoring.json document (SPEC §3 shape) for a state with one (baseline) probe at `epoch_s`."""
     epoch_s = time.time() if epoch_s is None else epoch_s
     if phases is None and latency is not None:
         phases = {"dns": 12, "tcp": 30, "tls": 45, "ttfb": max(latency - 87, 0), "total": latency}
@@ -24,7 +24,8 @@ def state_json(status: str = "healthy", latency: float | None = 470, p95: float 
         "monitoring_enabled": True,
         "api_config": {"endpoint": endpoint, "source": "environment"},
         "network": {"latency_ms": latency, "p95_latency_ms": p95, "phases_ms": phases or {}},
-        "monitoring_state": {"last_probe_epoch_ms": int(epoch_s * 1000)},
+        "monitoring_state": {"last_probe_epoch_ms": int(epoch_s * 1000), "last_baseline_epoch_ms": int(epoch_s * 1000),
+                             "last_probe_mode": "GREEN"},
     }
     document.update(extra)
     return document

@@ -34,7 +34,7 @@ def test_fresh_install_sets_a_refresh_interval_and_is_idempotent(run_cli, cc_env
     first = run_cli("install", "statusline", env=cc_env)
     assert first.returncode == 0
     settings = json.loads(settings_file(cc_env).read_text())
-    assert settings["statusLine"]["refreshInterval"] == 10
+    assert settings["statusLine"]["refreshInterval"] == 2
     again = run_cli("install", "statusline", env=cc_env)
     assert again.returncode == 0 and "nothing to change" in again.stdout
     assert json.loads(settings_file(cc_env).read_text()) == settings
@@ -84,3 +84,17 @@ def test_uninstall_removes_only_our_entry(run_cli, cc_env):
     untouched = run_cli("uninstall", "statusline", env=cc_env)
     assert "nothing to change" in untouched.stdout
     assert json.loads(path.read_text())["statusLine"]["command"] == "mine.sh"
+
+
+def test_an_interval_an_earlier_version_wrote_is_brought_up_to_date(run_cli, cc_env):
+    """10 s was ccprompt's own default: red came 25 s after the first failure with it."""
+    path = settings_file(cc_env)
+    path.parent.mkdir(parents=True)
+    first = run_cli("install", "statusline", env=cc_env)
+    assert first.returncode == 0, first.stderr
+    settings = json.loads(path.read_text())
+    settings["statusLine"]["refreshInterval"] = 10
+    path.write_text(json.dumps(settings))
+    again = run_cli("install", "statusline", env=cc_env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(path.read_text())["statusLine"]["refreshInterval"] == 2

@@ -38,7 +38,7 @@ def state(status="healthy", latency=470, p95=450, epoch_s=None):
         "monitoring_enabled": True,
         "network": {"latency_ms": latency, "p95_latency_ms": p95,
                     "phases_ms": {"dns": 12, "tcp": 30, "tls": 45, "ttfb": latency - 87, "total": latency}},
-        "monitoring_state": {"last_probe_epoch_ms": int(epoch_s * 1000)},
+        "monitoring_state": {"last_probe_epoch_ms": int(epoch_s * 1000), "last_baseline_epoch_ms": int(epoch_s * 1000)},
     }
 
 

@@ -37,7 +37,7 @@ def healthy_state(epoch_s):
         "status": "healthy",
         "monitoring_enabled": True,
         "network": {"latency_ms": 470, "p95_latency_ms": 450, "phases_ms": {"total": 470}},
-        "monitoring_state": {"last_probe_epoch_ms": int(epoch_s * 1000)},
+        "monitoring_state": {"last_probe_epoch_ms": int(epoch_s * 1000), "last_baseline_epoch_ms": int(epoch_s * 1000)},
     }
 
 

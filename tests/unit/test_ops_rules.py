@@ -14,19 +14,18 @@ from harness.states import as_state
 
 # -- watch backoff -------------------------------------------------------------------
 
-def test_backoff_retries_soon_then_doubles_up_to_the_interval():
-    middle = lambda: 0.5  # noqa: E731 - no jitter at the middle of the range
-    delays = [watch.next_delay(n, 300, 10, middle) for n in range(0, 8)]
-    assert delays == [300, 10, 20, 40, 80, 160, 300, 300]
+def test_backoff_is_the_schedule_rule_retries_soon_then_doubles_up_to_the_interval():
+    none = lambda: 0.0  # noqa: E731 - no spread
+    delays = [watch.next_delay(n, 300, 10, none) for n in (0, 1, 2, 3, 30, 31, 32, 33, 34, 35)]
+    assert delays == [300, 10, 20, 20, 20, 40, 80, 160, 300, 300]
 
 
-@pytest.mark.parametrize("failures", range(2, 6))
-def test_jitter_stays_within_20_percent_and_never_shrinks_the_schedule(failures):
-    low = watch.next_delay(failures, 10_000, 10, lambda: 0.0)
-    high = watch.next_delay(failures, 10_000, 10, lambda: 0.999999)
-    base = 10 * 2 ** (failures - 1)
-    assert low == pytest.approx(base * 0.8) and high == pytest.approx(base * 1.2, rel=1e-5)
-    assert watch.next_delay(failures + 1, 10_000, 10, lambda: 0.0) > high  # the next is always longer
+@pytest.mark.parametrize("failures", [31, 32, 33, 34])
+def test_jitter_only_shortens_by_up_to_20_percent_and_never_shrinks_the_schedule(failures):
+    shortest = watch.next_delay(failures, 10_000, 10, lambda: 0.999999)
+    nominal = watch.next_delay(failures, 10_000, 10, lambda: 0.0)
+    assert nominal == 20 * 2 ** (failures - 30) and shortest == pytest.approx(nominal * 0.8, rel=1e-5)
+    assert watch.next_delay(failures + 1, 10_000, 10, lambda: 0.999999) > nominal  # the next is always longer
 
 
 def test_backoff_survives_a_very_long_outage():

@@ -73,11 +73,16 @@ def state(status="healthy", latency=470, p95=450, **extra):
 def lines_of(text):
     assert text.endswith("\n")
     lines = text[:-1].split("\n")
-    assert len(lines) == 9, lines
+    assert len(lines) == 10, lines
     return lines
 
 
-def test_a_healthy_state_gives_nine_fixed_lines():
+def head(text):
+    """The first nine lines: all but when the next probe is due, which the store works out at write time."""
+    return "\n".join(text.split("\n")[:9])
+
+
+def test_a_healthy_state_gives_ten_fixed_lines():
     lines = lines_of(promptcache.render(state()))
     assert lines == [
         "ccprompt-prompt v1",
@@ -89,6 +94,7 @@ def test_a_healthy_state_gives_nine_fixed_lines():
         "🟢",
         "🟢 470ms",
         "🟢 P95:450ms",
+        "",
     ]
 
 
@@ -98,7 +104,7 @@ def test_segments_are_the_renderer_s_in_every_style(status):
     lines = lines_of(promptcache.render(current))
     assert lines[2] == status
     assert lines[3] == render.ICONS[status]
-    assert lines[6:] == [render.network_segment(current, style) for style in ("icon", "short", "full")]
+    assert lines[6:9] == [render.network_segment(current, style) for style in ("icon", "short", "full")]
 
 
 def test_no_state_reads_as_unknown_with_epoch_zero():
@@ -165,7 +171,7 @@ def test_write_is_private_atomic_and_leaves_no_temp_files(tmp_path):
     home = tmp_path / "ccprompt"
     promptcache.write(str(home), state())
     target = home / "prompt"
-    assert target.read_text(encoding="utf-8") == promptcache.render(state())
+    assert head(target.read_text(encoding="utf-8")) == head(promptcache.render(state()))
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert sorted(os.listdir(home)) == ["prompt"]
@@ -183,14 +189,15 @@ def test_write_replaces_the_file_rather_than_rewriting_it(tmp_path):
 def test_readers_racing_writers_only_ever_see_whole_files(tmp_path):
     home = str(tmp_path)
     promptcache.write(home, state())
-    wanted = {promptcache.render(state(status=s)) for s in ("healthy", "degraded", "error")}
+    wanted = {head(promptcache.render(state(status=s))) for s in ("healthy", "degraded", "error")}
     stop = threading.Event()
     seen = set()
 
     def reader():
         while not stop.is_set():
             with open(os.path.join(home, "prompt"), encoding="utf-8") as handle:
-                seen.add(handle.read())
+                text = handle.read()
+                seen.add(head(text) if len(lines_of(text)) == 10 else text)
 
     threads = [threading.Thread(target=reader) for _ in range(3)]
     for thread in threads:
@@ -229,3 +236,24 @@ def test_a_failed_write_keeps_the_old_file_and_cleans_up(tmp_path, monkeypatch):
         promptcache.write(home, state(status="error"))
     assert (tmp_path / "prompt").read_text(encoding="utf-8") == old
     assert sorted(os.listdir(home)) == ["prompt"]
+
+
+def test_the_last_line_is_when_the_scheduler_will_next_find_a_probe_due(tmp_path):
+    """Sooner while a failure is on show: the second failure in a row is retried 20 s after it."""
+    import time
+
+    probed_ms = int(time.time() * 1000) - 5000
+    failing = state(status="error", latency=2000)
+    failing["monitoring_state"] = {"last_probe_mode": "RED", "last_probe_epoch_ms": probed_ms - probed_ms % 1000,
+                                   "last_baseline_epoch_ms": probed_ms, "failed_in_a_row": 2}
+    promptcache.write(str(tmp_path), failing)
+    assert int(promptcache.read(str(tmp_path))["due"]) == (probed_ms - probed_ms % 1000) // 1000 + 20
+    healthy = state()
+    healthy["monitoring_state"] = {"last_probe_epoch_ms": probed_ms, "last_baseline_epoch_ms": probed_ms}
+    promptcache.write(str(tmp_path), healthy)
+    assert int(promptcache.read(str(tmp_path))["due"]) == -(-(probed_ms + 300_000) // 1000)
+
+
+def test_a_cache_written_before_the_due_line_still_reads():
+    nine = "".join(line + "\n" for line in lines_of(promptcache.render(state()))[:9])
+    assert _promptcache.parse(nine)["due"] == "" and _promptcache.parse(nine)["status"] == "healthy"

@@ -93,3 +93,107 @@ def test_green_interval_is_configurable():
 
 def test_disabled_monitoring_never_probes():
     assert decide(NOW, None, config={**CONFIG, "monitoring_enabled": False})[0] is None
+
+
+# -- while a failure is on show: the backoff -----------------------------------------------
+
+def failing(ago_s, failures=1, baseline_ago_s=100, red_window=0, **extra):
+    document = state(last_probe_ago_s=ago_s, baseline_ago_s=baseline_ago_s, red_window=red_window)
+    document["status"] = "error"
+    document["monitoring_state"]["failed_in_a_row"] = failures
+    document.update(extra)
+    return document
+
+
+def test_the_backoff_retries_soon_then_every_20s_then_doubles_up_to_the_baseline():
+    assert [schedule.backoff_s(n, 10, 300) for n in (0, 1, 2, 3, 29, 30, 31, 32, 33, 34, 35, 10**9)] == \
+        [300, 10, 20, 20, 20, 20, 40, 80, 160, 300, 300, 300]
+
+
+def test_the_spread_only_shortens_a_retry_and_never_the_first():
+    assert schedule.backoff_s(1, 10, 300, 0.99) == 10
+    assert 16 <= schedule.backoff_s(2, 10, 300, 0.99) < schedule.backoff_s(2, 10, 300, 0.0) == 20
+
+
+def test_a_failure_on_show_is_probed_again_on_the_backoff_not_the_baseline():
+    assert decide(NOW, failing(9), config=CONFIG)[0] is None
+    kind, reason = decide(NOW, failing(10), config=CONFIG)
+    assert kind == "RED" and "failure is on show" in reason and "10s" in reason
+    # The second failure in a row waits 20 s (less the spread, which comes from the probe's time).
+    second = failing(15, failures=2)
+    assert decide(NOW, second, config=CONFIG)[0] is None
+    assert decide(NOW, failing(20, failures=2), config=CONFIG)[0] == "RED"
+
+
+def test_a_long_failure_backs_off_to_the_baseline_and_no_further():
+    assert decide(NOW, failing(200, failures=40), config=CONFIG)[0] is None
+    assert decide(NOW, failing(300, failures=40), config=CONFIG)[0] == "RED"
+
+
+def test_an_answered_state_has_no_backoff():
+    healthy = state(last_probe_ago_s=30, baseline_ago_s=30)
+    assert decide(NOW, healthy, config=CONFIG)[0] is None
+    assert schedule.failures_on_show(MonitorState.from_json(healthy)) == (0, 0)
+
+
+def test_a_failed_real_request_the_proxy_saw_counts_as_a_failure_on_show():
+    healthy = state(last_probe_ago_s=100, baseline_ago_s=100)
+    healthy["passive"] = {"at_ms": NOW - 10_000, "outcome": "error", "http_status": 529}
+    assert decide(NOW, healthy, config=CONFIG)[0] == "RED"
+    healthy["passive"]["outcome"] = "ok"
+    assert decide(NOW, healthy, config=CONFIG)[0] is None
+
+
+def test_a_state_from_an_earlier_version_without_the_count_backs_off_from_one():
+    old = failing(10)
+    del old["monitoring_state"]["failed_in_a_row"]
+    assert decide(NOW, old, config=CONFIG)[0] == "RED"
+
+
+# -- next_due: the same rules, asked "when?" ------------------------------------------------
+
+def next_due(now_ms, document, transcript=None, config=CONFIG):
+    checked = Config("test")
+    checked.values.update(config)
+    scan = TranscriptScan(**transcript) if transcript else None
+    return schedule.next_due(now_ms, MonitorState.from_json(document) if document else None, checked,
+                             transcript=scan)
+
+
+CASES = {
+    "healthy": state(last_probe_ago_s=30, baseline_ago_s=30),
+    "baseline just due": state(last_probe_ago_s=300, baseline_ago_s=300),
+    "one failure": failing(3),
+    "fifth failure": failing(3, failures=5),
+    "fortieth failure": failing(100, failures=40),
+    "waiting turn": state(last_probe_ago_s=30, baseline_ago_s=30),
+    "no credential": {**state(last_probe_ago_s=5, baseline_ago_s=400), "status": "unknown", "reason": "no key"},
+    "slow, confirming": {**state(last_probe_ago_s=4, baseline_ago_s=4), "judge": {"confirm": True}},
+}
+WAITING = {"waiting_since_epoch_s": (NOW - 4_000) / 1000}
+
+
+def test_next_due_is_exactly_when_decide_first_says_due():
+    for name, document in CASES.items():
+        transcript = WAITING if name == "waiting turn" else None
+        due, kind = next_due(NOW, document, transcript)
+        assert due >= NOW, name
+        if due > NOW:
+            assert decide(due - 1, document, transcript=transcript, config=CONFIG)[0] is None, name
+        assert decide(due, document, transcript=transcript, config=CONFIG)[0] == kind, name
+
+
+def test_next_due_names_the_rule():
+    assert next_due(NOW, CASES["one failure"]) == (NOW + 7_000, "RED")
+    assert next_due(NOW, CASES["healthy"]) == (NOW + 270_000, "GREEN")
+    assert next_due(NOW, CASES["waiting turn"], WAITING) == (NOW + 6_000, "RED")
+    assert next_due(NOW, CASES["no credential"])[0] == NOW + 25_000
+    assert next_due(NOW, None) == (NOW, "COLD")
+    assert next_due(NOW, CASES["healthy"], config={**CONFIG, "monitoring_enabled": False}) is None
+
+
+def test_a_waiting_turn_in_an_already_probed_window_falls_due_when_the_next_opens():
+    probed = state(last_probe_ago_s=1, baseline_ago_s=30, red_window=NOW // 10_000)
+    long_wait = {"waiting_since_epoch_s": (NOW - 30_000) / 1000}
+    assert decide(NOW, probed, transcript=long_wait, config=CONFIG) == (None, "RED window already probed")
+    assert next_due(NOW, probed, long_wait) == ((NOW // 10_000 + 1) * 10_000, "RED")

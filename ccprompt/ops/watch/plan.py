@@ -10,26 +10,17 @@ from __future__ import annotations
 import random
 
 from ccprompt.core.model import ANSWERED, MonitorState, Record, _slots
+from ccprompt.core.schedule import backoff_s
 
 DEFAULT_RETRY_S = 10.0
-JITTER = 0.2
 EVENTS = ("probe", "adopt", "error", "skip", "busy")
 
 
 def next_delay(failures: int, interval_s: float, retry_s: float = DEFAULT_RETRY_S, rand=random.random) -> float:
-    """Seconds until the next probe after `failures` consecutive failed probes.
-
-    No failure: the interval. The first failure retries after `retry_s`, to catch a quick
-    recovery. Each further failure doubles that with +/-20 % jitter, so machines that
-    failed together do not retry in lockstep, up to the interval. With 20 % jitter and a
-    factor of 2 every retry is still longer than the one before.
-    """
-    if failures <= 0:
-        return interval_s
-    if failures == 1:
-        return min(retry_s, interval_s)
-    base = retry_s * 2 ** min(failures - 1, 40)
-    return min(base * (1 - JITTER + 2 * JITTER * rand()), interval_s)
+    """Seconds until the next probe after `failures` consecutive failed probes: the one
+    backoff rule the status line and the prompt follow too (`core.schedule.backoff_s`),
+    with a random spread, so machines that failed together do not retry in step."""
+    return backoff_s(failures, retry_s, interval_s, rand() if failures > 1 else 0.0)
 
 
 def retry_after_s(state: MonitorState | None) -> float | None:

@@ -21,6 +21,7 @@ STYLES = ("icon", "short", "full")
 DEFAULT_POSITION = "left"
 DEFAULT_STYLE = "short"
 DEFAULT_REFRESH_INTERVAL_S = 300
+DEFAULT_RETRY_S = 10
 
 CACHE_MAGIC = "#ccprompt-init-cache v1 "
 # Lines of the prompt cache holding the segment in each style (1-based).
@@ -91,9 +92,17 @@ def refresh_interval(paths: Paths | None = None) -> int:
     return Config.load(paths)["prompt.refresh_interval_s"]
 
 
+def retry_interval(paths: Paths | None = None) -> int:
+    """red_interval_s from the config: the shortest gap between one shell's refreshes."""
+    from ccprompt.core.config import Config
+
+    return Config.load(paths)["red_interval_s"]
+
+
 def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAULT_STYLE,
                   refresh: bool = True, interval: int = DEFAULT_REFRESH_INTERVAL_S,
-                  exe: list[str] | None = None, home: str | None = None, wrap_claude: bool = False) -> str:
+                  exe: list[str] | None = None, home: str | None = None, wrap_claude: bool = False,
+                  retry: int = DEFAULT_RETRY_S) -> str:
     """Render the init script from its jinja2 template (the slow path)."""
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -121,6 +130,8 @@ def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEF
         "style": style,
         "refresh": bool(refresh),
         "interval": int(interval),
+        # A shell starts a refresh once the cache says a probe is due, at most once per `retry`.
+        "retry": max(min(int(retry), int(interval)), 1),
         "exe": words,
         "wrap_claude": bool(wrap_claude),
         # `alias claude='<the same words> run claude'`: the words quoted once more, as one value.
@@ -205,7 +216,7 @@ def init_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAU
         except (OSError, UnicodeDecodeError):
             pass
     script = render_script(shell, position, style, refresh, refresh_interval(paths), exe, paths.state_dir,
-                           wrap_claude)
+                           wrap_claude, retry_interval(paths))
     if header is not None:
         _write_private(cache_dir, cache_file, header + script.encode("utf-8", "surrogateescape"))
     return script
