@@ -20,9 +20,10 @@ value per line, always in this order:
        when none will; a shell hook starts `ccprompt refresh` once it has passed. Caches
        written before it have nine lines: readers take a missing line 10 as empty.
 
-Every value is sanitized: no control characters, escape sequences or newlines, so a
-reader can print it as it is. Readers should still check line 1, accept only the four
-status words, and treat a missing file as "unknown". The file is replaced atomically
+Every value is sanitized and in the shell-safe alphabet (`text.shell_safe`): no control
+characters, escape sequences or newlines, no backtick, `$`, `\\`, `!` or quotes, and `%`
+only as a number's unit, so a reader can print it as it is, or paste it into a prompt.
+Readers should still check line 1, accept only the four status words, and treat a missing file as "unknown". The file is replaced atomically
 (temp file in the same directory, fsync, rename), so a reader never sees half of it, and
 its mode is 0600 like every other file in the state directory.
 """
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 from ccprompt.core import render as _render
 from ccprompt.core.model import MonitorState
-from ccprompt.core.text import sanitize
+from ccprompt.core.text import shell_safe
 
 MAGIC = "ccprompt-prompt v1"
 STYLES = ("icon", "short", "full")
@@ -72,8 +73,9 @@ def render(state: MonitorState | None, due_ms=None) -> str:
     ]
     lines.extend(_render.network_segment(state, style) for style in STYLES)
     lines.append(_epoch_s(due_ms))
-    # Sanitize last, so nothing any helper returns can smuggle a newline or escape in.
-    return "".join(sanitize(line, 200) + "\n" for line in lines)
+    # Sanitize last, so nothing any helper returns can smuggle a newline, an escape or a
+    # character a prompt would expand (the shells export these lines) in.
+    return "".join(shell_safe(line, 200) + "\n" for line in lines)
 
 
 def parse(text: str) -> dict | None:

@@ -20,13 +20,15 @@ one value per line, each ending in a newline:
 
 A session whose last entry is older than FRESH_S sets none of the variables: its cache is
 long gone and its numbers are no longer news. A wait of `session_rules.STALL_AFTER_S` or more
-reads `stalled`. Values are sanitized like the prompt cache's, and the file is 0600.
+reads `stalled`. Values are sanitized and kept to the shell-safe alphabet (`text.shell_safe`:
+no backtick, `$`, `\\`, `!`, quotes or controls, `%` only as a number's unit) like the prompt
+cache's, so a value pasted into a prompt never runs or renders; the file is 0600.
 
 The status line checks the stamp on every redraw, so importing this module costs next to
 nothing: the rules load only to write the file or to read it back.
 """
 
-from ccprompt.core.text import fmt_s, sanitize
+from ccprompt.core.text import fmt_s, shell_safe
 
 MAGIC = "ccprompt-session v1"
 LINES = 7
@@ -63,7 +65,7 @@ def render(summary, key: str, size=None, percent=None) -> str:
         context = f"ctx {percent:.0f}%" + (context[context.index(" · "):] if " · " in context else "")
     lines = [MAGIC, key, _epoch(summary.last_s), _epoch(expiry), context,
              _epoch(summary.waiting_since_s), error]
-    return "".join(sanitize(line, 120) + "\n" for line in lines)
+    return "".join(shell_safe(line, 120) + "\n" for line in lines)
 
 
 def values(text: str, now_s: float) -> dict:

@@ -23,6 +23,27 @@ def sanitize(text, limit: int = 200) -> str:
     return _printable(str(text), limit).strip()
 
 
+# Characters a prompt expands even inside a value: command substitution, parameters, escapes,
+# history, quoting. `%` is zsh's prompt escape; it stays only as a number's unit.
+_SHELL_UNSAFE = frozenset("`$\\!'\"")
+
+
+def shell_safe(text, limit: int = 200) -> str:
+    """`sanitize`, then an alphabet safe in a shell prompt, even pasted into a double-quoted
+    `PS1` or a zsh `PROMPT_SUBST` prompt: no backtick, `$`, `\\`, `!` or quotes, and `%` only
+    right after a digit and before a space or the end (`ctx 6%`)."""
+    text = sanitize(text, limit)
+    out = []
+    last = len(text) - 1
+    for i, ch in enumerate(text):
+        if ch in _SHELL_UNSAFE:
+            continue
+        if ch == "%" and not (i and "0" <= text[i - 1] <= "9" and (i == last or text[i + 1] == " ")):
+            continue
+        out.append(ch)
+    return "".join(out).strip()
+
+
 def printable(text) -> str:
     """`sanitize` for a whole block about to be printed: its lines, their indentation and
     length kept. The last pass before a terminal, for text built from many fields."""
