@@ -14,7 +14,10 @@ import time
 from ccprompt.core.kinds import plain, word
 
 SOURCES = {"probe": "from the last probe", "proxy": "from the local proxy's newest request",
-           "session": "from the session (a reply newer than every failure)", "none": "no evidence yet"}
+           "session": "from the session (a reply newer than every failure, Claude Code's own retries, or the "
+                      "error it gave up on)",
+           "turn": "from the session: a turn waits on the API, and an anonymous probe cannot tell why",
+           "none": "no evidence yet"}
 
 
 def _age(seconds: float) -> str:
@@ -125,11 +128,15 @@ def session(scan, path, now_s: float) -> str:
         parts.append(f"API error {error.get('code') or error.get('type') or ''} "
                      f"{_age(now_s - (error.get('epoch_s') or now_s))} ago, {state}".replace("  ", " "))
     else:
-        parts.append("no API error in its tail")
+        parts.append("no API error in its current turn")
     if scan.last_reply_epoch_s:
         parts.append(f"last reply {_age(now_s - scan.last_reply_epoch_s)} ago")
     if scan.waiting_since_epoch_s:
         parts.append(f"waiting on the API for {_age(now_s - scan.waiting_since_epoch_s)}")
+        if (scan.attempts or 0) > 1:
+            parts.append(f"Claude Code is retrying it: attempt {scan.attempts} (one `api-request` line per attempt)")
+        elif scan.attempts == 1:
+            parts.append("on its first attempt")
     return "; ".join(parts)
 
 
@@ -158,7 +165,7 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
     now_s = time.time()
     state = store.read_state_for(paths, base_endpoint(paths.env))
     path = transcript or newest_transcript(paths.claude_dir)
-    scan = transcripts.scan(path, config["jsonl_tail_kb"], now_s, config["red_recent_s"]) if path else None
+    scan = transcripts.scan(path, None, now_s, config["red_recent_s"], transcripts.memory_dir(paths)) if path else None
     signal = assess(state, scan, now_s, config["waiting_s"])
     decision = schedule.decide(int(now_s * 1000), state, config, transcript=scan)
     line = render.network_segment(state, "full", signal)

@@ -53,7 +53,7 @@ KEYS = (
     Key("degraded_factor", "float", 1.25, 1.0, 100.0, help="no longer used (the verdict is robust now); accepted"),
     Key("error_factor", "float", 2.0, 1.0, 100.0, help="no longer used (the verdict is robust now); accepted"),
     Key("jsonl_tail_kb", "int", 64, 1, 4096, env="CCPROMPT_JSONL_TAIL_KB",
-        help="how much of the transcript's end is read"),
+        help="no longer used (the transcript reader finds the current turn itself); accepted"),
     Key("sync", "bool", False, help="the status line waits for a due probe"),
     Key("debug", "bool", False, env="CCPROMPT_DEBUG", help="JSON lines in debug.log"),
     Key("statusline.segments", "segments", list(SEGMENTS[:6]), help="segments in order"),

@@ -66,3 +66,59 @@ def loads(text: str | bytes):
     if stop != end:
         raise DecodeError("extra data after the JSON value")
     return value
+
+
+def dumps(value) -> str:
+    """Compact JSON for plain data (dict, list, str, int, float, bool, None) without the `json` package.
+
+    For ccprompt's own small files on the hot path; anything else raises TypeError.
+    A float that is not finite is written as null.
+    """
+    parts: list = []
+    _dump(value, parts)
+    return "".join(parts)
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _string(text: str) -> str:
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch < " " or "\ud800" <= ch <= "\udfff" or ch == "\x7f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _dump(value, parts: list) -> None:
+    if value is None or value is True or value is False:
+        parts.append("null" if value is None else "true" if value else "false")
+    elif isinstance(value, str):
+        parts.append(_string(value))
+    elif isinstance(value, int):
+        parts.append(str(int(value)))
+    elif isinstance(value, float):
+        parts.append(repr(value) if value == value and value not in (float("inf"), float("-inf")) else "null")
+    elif isinstance(value, dict):
+        parts.append("{")
+        for i, (key, item) in enumerate(value.items()):
+            if not isinstance(key, str):
+                raise TypeError("keys must be strings")
+            parts.append(("," if i else "") + _string(key) + ":")
+            _dump(item, parts)
+        parts.append("}")
+    elif isinstance(value, (list, tuple)):
+        parts.append("[")
+        for i, item in enumerate(value):
+            if i:
+                parts.append(",")
+            _dump(item, parts)
+        parts.append("]")
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__}")

@@ -80,12 +80,13 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "replace")
 
 
-def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
+def atomic_write(path: str, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
     """Write a file so readers see the old or the new content, never a mix.
 
     A new temp file in the same directory (O_EXCL, O_NOFOLLOW, random name), written in
     full and fsynced, then renamed over the target. Renaming replaces a symlink at `path`
-    itself, never its target. On any failure the temp file is removed.
+    itself, never its target. On any failure the temp file is removed. `durable=False`
+    skips both fsyncs, for a cache that a crash may lose but a reader never sees torn.
     """
     directory = oslite.dirname(path) or "."
     temp = _temp_name(path)
@@ -96,7 +97,8 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
             view = memoryview(data)
             while view:
                 view = view[oslite.write(fd, view):]
-            oslite.fsync(fd)
+            if durable:
+                oslite.fsync(fd)
         finally:
             oslite.close(fd)
         oslite.replace(temp, path)
@@ -106,6 +108,8 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
         except OSError:
             pass
         raise
+    if not durable:
+        return
     try:
         dir_fd = oslite.open(directory, oslite.O_RDONLY)
         try:

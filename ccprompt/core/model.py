@@ -373,6 +373,8 @@ class TranscriptScan(Record):
         ("model", None),
         ("last_reply_epoch_s", None),  # newest successful assistant entry
         ("waiting_since_epoch_s", None),  # a prompt or tool result with no reply after it
+        ("attempts", 0),  # Claude Code's attempts at that turn (`api-request` lines, 2.1.332 on)
+        ("attempt_epoch_s", None),  # when the newest attempt was sent
     )
     __slots__ = _slots(_fields)
 

@@ -36,18 +36,23 @@ def network_segment(state: MonitorState | None, style: str = "full", signal: Sig
     status = signal.status
     icon = ICONS[status]
     if style == "icon":
-        return icon
+        return "⏳" if signal.source == "turn" else icon
     if status == "unknown":
         return f"{icon} {unknown_reason(state)}"
     marker = f" {signal.marker}" if signal.marker else ""
     via = " ⇄" if signal.source == "proxy" else ""
-    if signal.source == "session":
+    note = f" · {signal.note}" if signal.note and style == "full" else ""
+    if signal.source == "turn":  # a waiting turn that no evidence explains: the wait alone
+        return signal.marker + note
+    if signal.source == "session" and status == "healthy":
         return f"{icon} answering" + (" (seen in session)" if style == "full" else "") + marker
     network = state.network
     if status == "error":
         text = f"{icon}{via} {sanitize(signal.cause, 60)}"
         phases = state.breakdown() if style == "full" and signal.source == "probe" else ""
-        return f"{text} {phases}" if phases else text
+        return (f"{text} {phases}" if phases else text) + note
+    if signal.cause:  # what the session says, and what the probe could not (degraded)
+        return f"{icon} {sanitize(signal.cause, 60)}{note}{marker}"
     if style == "short":
         latency = "" if signal.source == "proxy" else f" {fmt_ms(network.latency_ms)}"
         return f"{icon}{via}{latency}" + marker

@@ -1,11 +1,13 @@
 """The scheduler's rule: is a probe due now (COLD > RED > CONFIRM > RED backoff > GREEN), when is
 the next one due, and why.
 
-RED covers three triggers that share one 10-second window across all sessions: an
-unresolved API error in the transcript, a turn waiting on the API for longer than
-`waiting_s` (Claude Code writes nothing while it retries), and a reply that proves a
-recovery the state has not confirmed yet. While a failure is on show, a RED probe also
-comes back on a backoff (`backoff_s`), so a recovery is seen without any session activity.
+RED covers four triggers that share one 10-second window across all sessions: an
+unresolved API error in the transcript, a turn Claude Code is retrying (a second
+`api-request` line for it, 2.1.332 on: at once), a turn waiting on the API for longer
+than `waiting_s` (older versions write nothing while they retry), and a reply that
+proves a recovery the state has not confirmed yet. While a failure is on show, a RED
+probe also comes back on a backoff (`backoff_s`), so a recovery is seen without any
+session activity.
 
 Every rule gives the moment it falls due, so `decide` (is one due now?) and `next_due_ms`
 (when is the next one?) can never disagree: the status line asks the first, the prompt
@@ -98,6 +100,8 @@ def _rules(now_ms: int, state: MonitorState | None, config, session_id, duration
     triggers = []  # (since when the trigger holds, why)
     if transcript and transcript.error and transcript.unresolved and transcript.recent:
         triggers.append((now_ms, "recent unresolved API error in the transcript"))
+    if transcript and transcript.waiting_since_epoch_s and (transcript.attempts or 0) > 1:
+        triggers.append((now_ms, f"Claude Code is retrying a turn (attempt {transcript.attempts})"))
     if transcript and transcript.waiting_since_epoch_s:
         since_ms = int(transcript.waiting_since_epoch_s * 1000)
         triggers.append((max(now_ms, since_ms + config["waiting_s"] * 1000),

@@ -36,10 +36,13 @@ class SessionSummary(Record):
         ("last_s", None),
         ("last_kind", None),  # prompt, tool_result, tool_use, reply, error
         ("waiting_since_s", None),  # a prompt or tool result with no assistant entry after it
+        ("attempts", 0),  # `api-request` lines since that prompt: Claude Code's attempts at it
+        ("attempt_s", None),  # when the newest of them was sent
+        ("reply_s", None),  # the newest successful reply
         ("turns", 0),
         ("tools", dict),  # tool name -> calls
         ("api_errors", 0),
-        ("last_error", None),  # {"code", "type", "epoch_s"}
+        ("last_error", None),  # {"code", "type", "epoch_s", "message"}
         ("error_unresolved", False),
         ("input_tokens", 0),
         ("output_tokens", 0),

@@ -7,6 +7,17 @@ Pure: it takes the state, a transcript scan and the clock. The newest evidence w
 - otherwise the last probe.
 A turn waiting on the API longer than `waiting_s` adds a marker (`⏳ 45s`), not a colour:
 the probe that the wait triggers decides the colour.
+
+Claude Code's own attempts (one `api-request` line each, from 2.1.332 on) are evidence too:
+a waiting turn on its second attempt or later means Claude Code is retrying, so the line
+is red whatever the last probe said: with the probe's cause when it failed too
+(`529 overloaded · attempt 4`), else `Claude Code is retrying · attempt 4 · 38s`, noting
+that the network is fine when the probe got through (`network ok, API side`).
+
+An anonymous probe (no key: a 401 from the API's edge) proves the path, never a model.
+It never vouches for a waiting turn or for the session's unresolved error: a turn waiting
+with no attempt count shows as the wait alone (`⏳ 45s`, source `turn`), and an error
+Claude Code gave up on as what is known (`last turn 529 overloaded`, yellow, `network ok`).
 """
 
 from ccprompt.core.model import MonitorState, Record, TranscriptScan, _slots
@@ -35,7 +46,8 @@ WAITING_FOR = {"dns": "DNS", "tcp": "the connection", "tls": "TLS", "ttfb": "the
 class Signal(Record):
     """The status to show, the cause behind an error, a marker, and where it came from."""
 
-    _fields = (("status", "unknown"), ("cause", ""), ("marker", ""), ("source", "probe"))
+    # `note`: what else is known, for the full style (`network ok`: the probe got its answer).
+    _fields = (("status", "unknown"), ("cause", ""), ("marker", ""), ("source", "probe"), ("note", ""))
     __slots__ = _slots(_fields)
 
 
@@ -124,9 +136,31 @@ def assess(state: MonitorState | None, scan: TranscriptScan | None = None, now_s
         # The probe answered and its only doubt was the session's error, which a reply has since settled.
         signal = Signal(status="healthy", source="session")
     waiting = scan.waiting_since_epoch_s
+    anonymous = state.source == "none"
+    answered = signal.source == "probe" and signal.status in ("healthy", "degraded")
+    if waiting and (scan.attempts or 0) > 1 and not (signal.source == "proxy" and signal.status == "error"):
+        # Claude Code is retrying this turn: its attempts are newer than any probe.
+        if signal.status == "error":
+            signal.cause += f" · attempt {scan.attempts}"
+            return signal
+        return Signal(status="error", source="session", note=API_SIDE if answered else "",
+                      cause=f"Claude Code is retrying · attempt {scan.attempts} · {_age(now_s - waiting)}")
     if waiting and now_s - waiting >= waiting_s and signal.status != "error" and not signal.marker:
+        if anonymous and answered:
+            # An edge's 401 says nothing of the model this turn waits on: the wait is all there is.
+            return Signal(status="degraded", marker=f"⏳ {_age(now_s - waiting)}", source="turn", note=PATH_OK)
         signal.marker = f"⏳ {_age(now_s - waiting)}"
+    if (anonymous and answered and scan.error and scan.unresolved and scan.recent and not waiting
+            and signal.source == "probe"):
+        error = scan.error
+        cause = http_cause(error["code"], error.get("type")) if error.get("code") else "API error"
+        return Signal(status="degraded", cause=f"last turn {cause}", source="session", note=PATH_OK)
     return signal
+
+
+# What a probe that got its answer (an anonymous one: the edge's 401) proves, in the line's few words.
+PATH_OK = "network ok"
+API_SIDE = "network ok, API side"
 
 
 def _age(seconds: float) -> str:

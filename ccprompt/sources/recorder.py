@@ -166,8 +166,8 @@ def refresh(paths: Paths, config: Config, *, session_id=None, duration_ms=None, 
         previous = store.read_state_for(paths, endpoint)
         scan = None
         if transcript_path:
-            scan = transcript_mod.scan(transcript_path, config["jsonl_tail_kb"], now_s=now_s,
-                                       recent_s=config["red_recent_s"])
+            scan = transcript_mod.scan(transcript_path, now_s=now_s, recent_s=config["red_recent_s"],
+                                       remember_in=transcript_mod.memory_dir(paths))
         decision = schedule.decide(int(now_s * 1000), previous, config, session_id=session_id,
                                    duration_ms=duration_ms, transcript=scan)
         if debuglog.enabled(config):

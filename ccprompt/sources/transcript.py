@@ -1,258 +1,408 @@
-"""The transcript scanner: the last API error, a turn still waiting on the API, the latest usage.
+"""The one transcript reader: the current turn of a session, whatever the lines around it weigh.
 
-It reads only the last few KB of the JSONL file, so its cost does not grow with the file,
-and only regular files (a FIFO or a device never hangs it). Nothing it reads is stored
-except the error's code, type, short message and time.
+The status line, the shell's session variables, `explain` and the probe worker read a
+transcript through `read` (and `scan`, its status-line view); `sessions` and the MCP
+tools through `summarise`; `postmortem` reads every entry. All of them ask
+`sources.entry` what a line is and `sessions.scan.fold_entry` what it means.
 
-Claude Code writes a prompt or a tool result the moment it is sent, and an assistant
-entry only when a reply block completes; while it retries, it writes nothing. So a
-`user` entry with no assistant entry after it is a turn waiting on the API.
+How it reads, in work proportional to what is new:
+- It remembers, per transcript, in `<state dir>/transcripts/` (only when the state
+  directory is safe): the file's identity (device, inode), its size and mtime, the offset
+  of the last complete line read, the last bytes before that offset, and the turn state
+  folded so far (a `SessionSummary`: numbers and short labels, never content).
+- Unchanged since the last render: nothing is read.
+- Grown (the same inode, the bytes before the offset unchanged): only the appended bytes
+  are read, at most DELTA_LIMIT of them.
+- First sight, shrunk, replaced, or grown by more: complete lines are read backwards from
+  the end, past lines of any size, until the newest reply (and a few before it) is found,
+  at most BACK_LIMIT bytes; what follows that point is the current turn.
+Lines are told apart from their bytes (`entry.read_line`): a bookkeeping line is never
+decoded, a line past `entry.PARSE_LIMIT` only has its ends looked at. A partial last line
+(being written) counts for this reading if it is already whole JSON, and is read again
+next time. Only regular files are read: a FIFO or a device never hangs it.
 """
 
-from ccprompt.core import fastjson, files
+from ccprompt.core import fastjson, files, oslite
 from ccprompt.core.model import TranscriptScan
+from ccprompt.core.session_rules import SessionSummary
+from ccprompt.sources.entry import HEAD as HEAD_KEEP
+from ccprompt.sources.entry import PARSE_LIMIT, Huge, is_api_error, read_line
+from ccprompt.sources.entry import TAIL as TAIL_KEEP
+from ccprompt.sources.entry import (  # noqa: F401  (the names callers of the old scanner use)
+    ERROR_PREFIX,
+    _parse_with_datetime,
+    parse_api_error,
+    parse_timestamp,
+    prompt_kind,
+)
 
-MAX_LINE = 1 << 20
-ERROR_PREFIX = "API Error"
-# User entries that never reach the API: local command echoes and interruptions.
-_LOCAL_PREFIXES = ("<command-name>", "<local-command", "<command-message>", "[Request interrupted")
-
-
-def read_tail(path: str, tail_kb: int) -> list:
-    """The complete lines in the last `tail_kb` KB of the file (the first, partial one dropped)."""
-    data, cut = files.read_tail(path, tail_kb * 1024)
-    lines = data.split(b"\n")
-    if cut:
-        lines = lines[1:]
-    return [line for line in lines if line.strip()]
-
-
-def parse_timestamp(value):
-    """Epoch seconds from an ISO-8601 timestamp such as 2026-11-20T09:02:31.521Z, or None.
-
-    Claude Code's own form (UTC, `Z`) is converted with plain arithmetic: importing
-    `datetime` would cost the status line more than the rest of its scan.
-    """
-    if not isinstance(value, str) or not value:
-        return None
-    fast = _utc_z(value.strip())
-    if fast is not None:
-        return fast
-    return _parse_with_datetime(value)
+MEMORY_DIR = "transcripts"
+MEMORY_VERSION = 1
+MEMORY_LIMIT = 256 * 1024
+MEMORY_MAX_AGE_S = 7 * 86400
+CHUNK = 256 * 1024
+FIRST_CHUNK = 64 * 1024  # reading backwards starts small and doubles up to CHUNK
+DELTA_LIMIT = 32 << 20
+BACK_LIMIT = 8 << 20
+# Reading backwards goes on past the newest reply for this many replies more (the context's
+# recent growth), but never more than BEYOND_REPLY bytes further.
+REPLIES_WANTED = 4
+BEYOND_REPLY = 1 << 20
+MARK = 16
+_FLAGS = oslite.O_RDONLY | oslite.O_NONBLOCK | oslite.O_CLOEXEC
 
 
-def _utc_z(text: str):
-    """`YYYY-MM-DDTHH:MM:SS[.fraction]Z` to epoch seconds, or None for any other shape."""
-    if len(text) < 20 or text[-1] not in "Zz" or text[4] != "-" or text[7] != "-" or text[10] not in "Tt ":
-        return None
-    try:
-        year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
-        hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
-        if text[13] != ":" or text[16] != ":":
-            return None
-        fraction = 0.0
-        if len(text) > 20:
-            if text[19] != "." or not text[20:-1].isdigit():
-                return None
-            fraction = int(text[20:-1]) / 10 ** len(text[20:-1])
-    except ValueError:
-        return None
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
-        return None
-    # Days since 1970-01-01 in the proleptic Gregorian calendar (the civil-from-days inverse).
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    return days * 86400 + hour * 3600 + minute * 60 + second + fraction
+class Stats:
+    """What one reading did, for `TranscriptScan` and the debug log."""
+
+    __slots__ = ("lines", "skipped", "bytes", "how")
+
+    def __init__(self):
+        self.lines = self.skipped = self.bytes = 0
+        self.how = "none"
 
 
-def _parse_with_datetime(value: str):
-    from datetime import datetime, timezone
-
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        # Python 3.10 accepts only 3 or 6 fractional digits; trim or pad to 6.
-        head, dot, rest = text.partition(".")
-        if not dot:
-            return None
-        digits = "".join(ch for ch in rest[:9] if ch.isdigit())
-        tz = rest[len(digits):]
-        try:
-            moment = datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{tz}")
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+# -- line splitting, forwards and backwards, bounded for lines of any size --------------------
 
 
-def _text_of(message: dict) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        for block in content:
-            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-                return block["text"]
-    return ""
+class _Line:
+    """The pieces of one line as they are read: whole up to PARSE_LIMIT, else head and tail only."""
+
+    __slots__ = ("pieces", "size", "head", "tail", "backwards")
+
+    def __init__(self, backwards: bool = False):
+        self.pieces, self.size, self.head, self.tail, self.backwards = [], 0, b"", b"", backwards
+
+    def add(self, piece: bytes) -> None:
+        if not piece:
+            return
+        self.size += len(piece)
+        if self.head or self.tail:  # already huge: keep the ends only
+            if self.backwards:
+                self.head = (piece + self.head)[:HEAD_KEEP]
+            else:
+                self.tail = (self.tail + piece)[-TAIL_KEEP:]
+            return
+        self.pieces.append(piece)
+        if self.size > PARSE_LIMIT:
+            whole = b"".join(reversed(self.pieces) if self.backwards else self.pieces)
+            self.head, self.tail, self.pieces = whole[:HEAD_KEEP], whole[-TAIL_KEEP:], []
+
+    def take(self):
+        if self.head or self.tail:
+            line = Huge(self.head, self.tail, self.size)
+        else:
+            line = b"".join(reversed(self.pieces) if self.backwards else self.pieces)
+        self.pieces, self.size, self.head, self.tail = [], 0, b"", b""
+        return line
 
 
-def parse_api_error(text: str) -> dict:
-    """Code, type and message from `API Error: 529 {"type":"error","error":{...}}`."""
-    result = {"code": None, "type": None, "message": None}
-    rest = text[len(ERROR_PREFIX):].lstrip(":( ").strip()
-    number = ""
-    for ch in rest:
-        if not ch.isdigit():
+def forward(fd: int, start: int, end: int, stats: Stats):
+    """(complete lines from `start`, the offset after the last of them, the partial line after it or None)."""
+    lines = []
+    current = _Line()
+    pos = done = start
+    while pos < end:
+        chunk = oslite.pread(fd, min(CHUNK, end - pos), pos)
+        if not chunk:
             break
-        number += ch
-    if number and len(number) == 3:
-        result["code"] = int(number)
-        rest = rest[len(number):].strip()
-    brace = rest.find("{")
-    if brace >= 0:
-        try:
-            body = fastjson.loads(rest[brace:])
-        except ValueError:
-            body = None
-        error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, dict):
-            result["type"] = error.get("type") if isinstance(error.get("type"), str) else None
-            message = error.get("message")
-            result["message"] = message[:200] if isinstance(message, str) else None
-            return result
-    result["message"] = rest.rstrip(").")[:200] or None
-    return result
+        stats.bytes += len(chunk)
+        at = 0
+        while True:
+            newline = chunk.find(b"\n", at)
+            if newline < 0:
+                current.add(chunk[at:])
+                break
+            current.add(chunk[at:newline])
+            lines.append(current.take())
+            at = newline + 1
+            done = pos + at
+        pos += len(chunk)
+    partial = current.take() if current.size else None
+    return lines, done, partial
 
 
-def _usage_tokens(usage) -> int | None:
-    if not isinstance(usage, dict):
-        return None
-    total = 0
-    for key in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-        value = usage.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            total += value
-    return total
-
-
-def prompt_kind(entry: dict):
-    """`prompt` for a typed prompt, `tool_result` for a tool's answer, None for what never reaches the API."""
-    if entry.get("isMeta") is True or entry.get("isCompactSummary") is True:
-        return None
-    message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
-    content = message.get("content")
-    if isinstance(content, str):
-        text = content.lstrip()
-        return "prompt" if text and not text.startswith(_LOCAL_PREFIXES) else None
-    if isinstance(content, list):
-        kind = None
-        for block in content:
-            if not isinstance(block, dict):
+def backward(fd: int, size: int, stats: Stats, enough):
+    """The entries of the lines before the end, read backwards until `enough(entry)` says so or
+    BACK_LIMIT bytes are read: (entries oldest first, the partial last line or None, whether
+    the start of the file was reached)."""
+    found = []
+    partial = None
+    current = _Line(backwards=True)
+    pos = size
+    trailing = True  # the bytes after the last newline: a line still being written
+    step = FIRST_CHUNK
+    while pos > 0 and stats.bytes < BACK_LIMIT:
+        start = max(0, pos - step)
+        step = min(step * 2, CHUNK)
+        chunk = oslite.pread(fd, pos - start, start)
+        if len(chunk) != pos - start:
+            break
+        stats.bytes += len(chunk)
+        cut = len(chunk)
+        while True:
+            newline = chunk.rfind(b"\n", 0, cut)
+            if newline < 0:
+                current.add(chunk[:cut])
+                break
+            current.add(chunk[newline + 1:cut])
+            line = current.take()
+            cut = newline
+            if trailing:
+                partial, trailing = (line if isinstance(line, Huge) or line else None), False
                 continue
-            if block.get("type") == "tool_result":
-                return "tool_result"
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
-                if not block["text"].lstrip().startswith(_LOCAL_PREFIXES):
-                    kind = "prompt"
-        return kind
-    return None
-    message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
-    content = message.get("content")
-    if isinstance(content, str):
-        return bool(content.strip()) and not content.lstrip().startswith(_LOCAL_PREFIXES)
-    if isinstance(content, list):
-        for block in content:
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "tool_result":
-                return True
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
-                if not block["text"].lstrip().startswith(_LOCAL_PREFIXES):
-                    return True
-    return False
+            entry = _entry(line, stats)
+            if entry is not None:
+                found.append(entry)
+            if enough(entry):
+                found.reverse()
+                return found, partial, False
+        pos = start
+    if pos == 0:
+        line = current.take()
+        if trailing:
+            partial = line if isinstance(line, Huge) or line else None
+        else:
+            entry = _entry(line, stats)
+            if entry is not None:
+                found.append(entry)
+    found.reverse()
+    return found, partial, pos == 0
 
 
-def _error_detail(entry: dict, text: str) -> dict:
-    """Code, type and message: the structured fields first, the text as a fallback."""
-    detail = parse_api_error(text) if text.startswith(ERROR_PREFIX) else {"code": None, "type": None,
-                                                                        "message": None}
-    status = entry.get("apiErrorStatus")
-    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 999:
-        detail["code"] = status
-    if detail["type"] is None and isinstance(entry.get("error"), str):
-        detail["type"] = entry["error"][:80]
-    return detail
+# -- folding ---------------------------------------------------------------------------------
 
 
-def scan(path, tail_kb: int = 64, now_s: float | None = None, recent_s: int = 600) -> TranscriptScan:
-    """Summarise the transcript tail. Never raises: an unreadable file gives an empty summary."""
-    summary = TranscriptScan()
-    if not isinstance(path, str) or not path:
+def _entry(line, stats: Stats):
+    try:
+        entry = read_line(line)
+    except ValueError:
+        stats.skipped += 1
+        return None
+    if entry is not None:
+        stats.lines += 1
+    return entry
+
+
+def _fold(summary: SessionSummary, entries) -> None:
+    from ccprompt.sources.sessions.scan import fold_entry
+
+    for entry in entries:
+        fold_entry(summary, entry)
+
+
+def _with_partial(summary: SessionSummary, partial, stats: Stats) -> SessionSummary:
+    """The summary with a last line that is already whole JSON, though not yet ended (not remembered)."""
+    if partial is None or isinstance(partial, Huge) or not partial.strip():
         return summary
     try:
-        lines = read_tail(path, tail_kb)
-    except (OSError, ValueError):
+        entry = read_line(partial)
+    except ValueError:
         return summary
-    summary.read = True
-    last_error = None
-    last_error_index = -1
-    last_success_index = -1
-    waiting_since = None
-    for index, raw in enumerate(lines):
-        if len(raw) > MAX_LINE:
-            summary.skipped += 1
-            continue
-        try:
-            entry = fastjson.loads(raw)
-        except (ValueError, RecursionError):
-            summary.skipped += 1
-            continue
-        summary.lines += 1
-        if not isinstance(entry, dict):
-            continue
-        kind = entry.get("type")
-        if kind == "user":
-            if waiting_since is None and prompt_kind(entry) is not None:
-                waiting_since = parse_timestamp(entry.get("timestamp")) or -1.0
-            continue
-        if kind != "assistant":
-            continue
-        waiting_since = None
+    if entry is None:
+        return summary
+    shown = SessionSummary.from_dict(summary.to_dict())
+    from ccprompt.sources.sessions.scan import fold_entry
+
+    fold_entry(shown, entry)
+    return shown
+
+
+class _Enough:
+    """Reading backwards: stop once the newest reply, and a few before it, are in."""
+
+    __slots__ = ("replies", "stats", "first_reply_at")
+
+    def __init__(self, stats: Stats):
+        self.replies, self.stats, self.first_reply_at = 0, stats, None
+
+    def __call__(self, entry) -> bool:
+        if self.first_reply_at is not None and self.stats.bytes - self.first_reply_at > BEYOND_REPLY:
+            return True
+        if entry is None or entry.get("type") != "assistant" or entry.get("isSidechain") is True:
+            return False
         message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
-        text = _text_of(message)
-        if entry.get("isApiErrorMessage") is True or text.startswith(ERROR_PREFIX + ":"):
-            last_error = (entry, text)
-            last_error_index = index
-            continue
-        model = message.get("model")
-        if model == "<synthetic>":
-            continue
-        last_success_index = index
-        summary.last_reply_epoch_s = parse_timestamp(entry.get("timestamp"))
-        if isinstance(model, str):
-            summary.model = model[:100]
-        tokens = _usage_tokens(message.get("usage"))
-        if tokens:
-            summary.usage_tokens = tokens
-    if waiting_since is not None and waiting_since > 0:
-        summary.waiting_since_epoch_s = waiting_since
-    if last_error is not None:
-        entry, text = last_error
-        detail = _error_detail(entry, text)
-        epoch = parse_timestamp(entry.get("timestamp"))
-        event = {"timestamp": None, "epoch_s": epoch, **detail}
-        if epoch is not None:
+        if is_api_error(entry, message) or message.get("model") == "<synthetic>":
+            return False
+        self.replies += 1
+        if self.first_reply_at is None:
+            self.first_reply_at = self.stats.bytes
+        return self.replies >= REPLIES_WANTED
+
+
+def summarise(fd: int, info, memory: dict | None, stats: Stats, full_limit: int = 0):
+    """(memory to keep, summary to show) for an open transcript, from what `memory` held.
+
+    `full_limit`: a file first seen at or below this size is read whole, from its start
+    (`sessions` counts a whole session); past it, or with 0, it is read backwards.
+    """
+    size = info.st_size
+    if memory is not None and memory.get("size") == size and memory.get("mtime_ns") == info.st_mtime_ns:
+        stats.how = "unchanged"
+        summary = SessionSummary.from_dict(memory.get("summary") or {})
+        return memory, summary
+    offset = memory.get("offset") if memory is not None else None
+    grown = (isinstance(offset, int) and 0 <= offset <= size and size - offset <= DELTA_LIMIT
+             and memory.get("size", 0) <= size and _mark(fd, offset) == memory.get("mark"))
+    if grown:
+        stats.how = "appended"
+        summary = SessionSummary.from_dict(memory.get("summary") or {})
+        lines, done, partial = forward(fd, offset, size, stats)
+        entries = [e for e in (_entry(line, stats) for line in lines) if e is not None]
+    elif size <= full_limit:
+        stats.how = "whole"
+        summary = SessionSummary()
+        lines, done, partial = forward(fd, 0, size, stats)
+        entries = [e for e in (_entry(line, stats) for line in lines) if e is not None]
+    else:
+        stats.how = "backwards"
+        summary = SessionSummary()
+        entries, partial, whole = backward(fd, size, stats, _Enough(stats))
+        summary.partial = not whole
+        done = size - (partial.length if isinstance(partial, Huge) else len(partial or b""))
+    _fold(summary, entries)
+    kept = {"v": MEMORY_VERSION, "dev": info.st_dev, "ino": info.st_ino, "size": size,
+            "mtime_ns": info.st_mtime_ns, "offset": done, "mark": _mark(fd, done), "summary": summary.to_dict()}
+    return kept, _with_partial(summary, partial, stats)
+
+
+def _mark(fd: int, offset: int) -> str:
+    """The last few bytes before `offset`, to know the file was appended to, not rewritten."""
+    if offset <= 0:
+        return ""
+    start = max(0, offset - MARK)
+    try:
+        return oslite.pread(fd, offset - start, start).hex()
+    except OSError:
+        return "?"
+
+
+# -- the memory ------------------------------------------------------------------------------
+
+
+def memory_dir(paths) -> str | None:
+    """Where readings are remembered, or None when the state directory is not safe to use."""
+    if files.unsafe_dir(paths.state_dir):
+        return None
+    return paths.in_state(MEMORY_DIR)
+
+
+def _memory_file(directory: str, path: str) -> str:
+    base = oslite.basename(path)
+    safe = "".join(ch for ch in base[:-6] if ch.isalnum() or ch in "-_")[:64] if base.endswith(".jsonl") else ""
+    digest = 0xCBF29CE484222325  # FNV-1a of the whole path: two projects may share a file name
+    for byte in path.encode("utf-8", "surrogateescape"):
+        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return oslite.join(directory, f"{safe or 'transcript'}-{digest:016x}.json")
+
+
+def _recall(target: str, path: str, info):
+    try:
+        raw = fastjson.loads(files.read_regular(target, MEMORY_LIMIT))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if (not isinstance(raw, dict) or raw.get("v") != MEMORY_VERSION or raw.get("path") != path
+            or raw.get("dev") != info.st_dev or raw.get("ino") != info.st_ino
+            or not isinstance(raw.get("summary"), dict)):
+        return None
+    return raw
+
+
+def _keep(directory: str, target: str, memory: dict, fresh: bool) -> None:
+    """Best effort: a state directory that cannot be written costs speed, never the line."""
+    try:
+        if files.unsafe_dir(directory):
+            return
+        files.private_dir(directory)
+        files.atomic_write(target, files.encode(fastjson.dumps(memory)), durable=False)
+        if fresh:
+            _sweep(directory)
+    except (OSError, ValueError, TypeError):
+        pass
+
+
+def _sweep(directory: str) -> None:
+    import time
+
+    now_s = time.time()
+    for name in oslite.listdir(directory):
+        if name.endswith(".json"):
+            try:
+                if now_s - oslite.lstat(oslite.join(directory, name)).st_mtime > MEMORY_MAX_AGE_S:
+                    oslite.unlink(oslite.join(directory, name))
+            except OSError:
+                continue
+    files.sweep_temps(directory)
+
+
+def read(path, remember_in: str | None = None, stats: Stats | None = None):
+    """The summary of one transcript's current turn (counts cover what was read), or None.
+
+    `remember_in`: the directory for the memory (see `memory_dir`); None reads afresh,
+    bounded, and keeps nothing. Never raises for a bad file: an unreadable one gives None.
+    """
+    stats = stats if stats is not None else Stats()
+    if not isinstance(path, str) or not path or "\0" in path:
+        return None
+    try:
+        fd = oslite.open(path, _FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        info = oslite.fstat(fd)
+        if not oslite.S_ISREG(info.st_mode):
+            return None
+        target = _memory_file(remember_in, path) if remember_in else None
+        memory = _recall(target, path, info) if target else None
+        kept, summary = summarise(fd, info, memory, stats)
+    except OSError:
+        return None
+    finally:
+        oslite.close(fd)
+    if target and kept is not memory:
+        kept["path"] = path
+        _keep(remember_in, target, kept, memory is None)
+    summary.path = path
+    return summary
+
+
+def to_scan(summary: SessionSummary | None, now_s: float | None = None, recent_s: int = 600,
+            stats: Stats | None = None) -> TranscriptScan:
+    """The status line's view of a summary: the last API error, a waiting turn and its attempts, usage."""
+    scan = TranscriptScan()
+    if summary is None:
+        return scan
+    scan.read = True
+    if stats is not None:
+        scan.lines, scan.skipped = stats.lines, stats.skipped
+    scan.model = summary.model
+    scan.usage_tokens = summary.context_tokens
+    scan.last_reply_epoch_s = summary.reply_s
+    waiting = summary.waiting_since_s
+    if waiting and waiting > 0:
+        scan.waiting_since_epoch_s = waiting
+        scan.attempts = summary.attempts
+        scan.attempt_epoch_s = summary.attempt_s
+    error = summary.last_error
+    if isinstance(error, dict):
+        epoch = error.get("epoch_s")
+        event = {"timestamp": None, "epoch_s": epoch, "code": error.get("code"), "type": error.get("type"),
+                 "message": error.get("message")}
+        if isinstance(epoch, (int, float)):
             from datetime import datetime
 
             event["timestamp"] = datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="milliseconds")
-        summary.error = event
-        summary.unresolved = last_success_index < last_error_index
-        if now_s is not None and epoch is not None:
-            summary.recent = 0 <= now_s - epoch < recent_s or (epoch > now_s and epoch - now_s < 60)
-    return summary
+        scan.error = event
+        scan.unresolved = bool(summary.error_unresolved)
+        if now_s is not None and isinstance(epoch, (int, float)):
+            scan.recent = 0 <= now_s - epoch < recent_s or (epoch > now_s and epoch - now_s < 60)
+    return scan
+
+
+def scan(path, tail_kb=None, now_s: float | None = None, recent_s: int = 600,
+         remember_in: str | None = None) -> TranscriptScan:
+    """`read` then `to_scan`. `tail_kb` is accepted for old callers and ignored: the reader finds
+    the current turn whatever the size of the lines around it."""
+    del tail_kb
+    stats = Stats()
+    return to_scan(read(path, remember_in, stats), now_s, recent_s, stats)

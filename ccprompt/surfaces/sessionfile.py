@@ -1,7 +1,7 @@
 """Keep the session file (`core.promptsession`) up to date from the status line.
 
 Called on every redraw, it costs a `stat` of the transcript and a 4 KB read when nothing
-changed; the transcript's tail is summarised and the file replaced only after a turn.
+changed; the file is replaced, from the transcript reader's summary, only after a turn.
 The status line calls it only once a shell hook exists to read the file (`ccprompt init`
 has run: its cache directory is there). It never raises.
 """
@@ -9,10 +9,11 @@ has run: its cache directory is there). It never raises.
 from ccprompt.core import files, oslite, promptsession, statedir
 
 
-def update(paths, transcript_path: str, size, tail_kb: int, percent=None) -> bool:
+def update(paths, transcript_path: str, size, summary=None, percent=None) -> bool:
     """Rewrite the file when the transcript changed; True when it was written.
 
-    `size` and `percent` are the context window and its use as Claude Code reports them.
+    `summary` is the transcript reader's (read now when not given); `size` and `percent`
+    are the context window and its use as Claude Code reports them.
     """
     try:
         key = promptsession.stamp(oslite.stat(transcript_path), size)
@@ -23,9 +24,13 @@ def update(paths, transcript_path: str, size, tail_kb: int, percent=None) -> boo
             old = []
         if len(old) > 1 and old[0] == promptsession.MAGIC.encode() and old[1] == key.encode():
             return False
-        from ccprompt.sources.sessions.index import summary_of
+        if summary is None or isinstance(summary, int):  # (an old caller's tail size)
+            from ccprompt.sources import transcript
 
-        text = promptsession.render(summary_of(transcript_path, tail_kb), key, size, percent)
+            summary = transcript.read(transcript_path)
+            if summary is None:
+                return False
+        text = promptsession.render(summary, key, size, percent)
         files.atomic_write(target, files.encode(text))
         return True
     except (OSError, ValueError, TypeError):

@@ -175,22 +175,22 @@ def compose(seg: dict, names, status: str, separator: str, color: bool, levels=N
     return separator.join(parts)
 
 
-def session_segments(seg: dict, size, transcript_path, config, now_s: float, template: bool,
+def session_segments(seg: dict, size, summary, config, now_s: float, template: bool,
                      context_pct=None) -> dict:
     """Add the `cache` and `session` segments when the layout (or a format) asks for them, and
     the turns-to-compact estimate to `context` once the context is past 80% of the window.
 
-    They need the session's own summary, so nothing is read unless they are shown.
-    `size` is the context window Claude Code reports. Returns their colours by level.
+    `summary` is what the transcript reader made of the session (the same reading the
+    network segment used). `size` is the context window Claude Code reports. Returns their
+    colours by level.
     """
     wanted = {"cache", "session"} & set(config["statusline.segments"])
     near = "context" in seg and context_pct is not None and context_pct >= 80
-    if not transcript_path or not (wanted or template or near):
+    if summary is None or not (wanted or template or near):
         return {}
     from ccprompt.core import session_rules
-    from ccprompt.sources.sessions.index import summary_of
 
-    values = session_rules.segments(summary_of(transcript_path, config["jsonl_tail_kb"]), now_s, size=size)
+    values = session_rules.segments(summary, now_s, size=size)
     levels = {}
     for name in ("cache", "session"):
         text, level = values[name]
@@ -269,18 +269,20 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
             debuglog.log(paths, "config_problem", problem=config.first_problem())
 
     transcript_path = payload.get("transcript_path") if isinstance(payload.get("transcript_path"), str) else None
-    scan = None
+    unsafe = files.unsafe_dir(paths.state_dir)
+    scan = summary = None
     if transcript_path:
         from ccprompt.sources import transcript
 
-        scan = transcript.scan(transcript_path, config["jsonl_tail_kb"], now_s=now_s,
-                               recent_s=config["red_recent_s"])
+        # One reading serves the network segment, the session segments and the shell's variables.
+        stats = transcript.Stats()
+        summary = transcript.read(transcript_path, None if unsafe else paths.in_state(transcript.MEMORY_DIR), stats)
+        scan = transcript.to_scan(summary, now_s, config["red_recent_s"], stats)
         if debug:
-            debuglog.log(paths, "transcript", read=scan.read, lines=scan.lines, skipped=scan.skipped,
-                         unresolved=scan.unresolved, recent=scan.recent,
-                         error_code=(scan.error or {}).get("code"))
+            debuglog.log(paths, "transcript", read=scan.read, how=stats.how, bytes=stats.bytes, lines=scan.lines,
+                         skipped=scan.skipped, unresolved=scan.unresolved, recent=scan.recent,
+                         attempts=scan.attempts, error_code=(scan.error or {}).get("code"))
 
-    unsafe = files.unsafe_dir(paths.state_dir)
     endpoint = session_endpoint(paths)
     state = None if unsafe else store.read_state_for(paths, endpoint)
     session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
@@ -362,11 +364,11 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
         levels.update(page_segments(seg, paths, config, state, signal, style, short, now_s, wanted, spawn_page))
     percent = context_percent(payload, scan)
     window = number(_get(payload, "context_window", "context_window_size"))
-    levels.update(session_segments(seg, window, transcript_path, config, now_s, bool(template), percent))
-    if transcript_path and not unsafe and oslite.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
+    levels.update(session_segments(seg, window, summary, config, now_s, bool(template), percent))
+    if summary is not None and not unsafe and oslite.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
         from ccprompt.surfaces import sessionfile
 
-        sessionfile.update(paths, transcript_path, window, config["jsonl_tail_kb"], percent)
+        sessionfile.update(paths, transcript_path, window, summary, percent)
     if segment:
         text = compose(seg, [segment] if segment in seg else [], render.status_of(state, signal), "",
                        render.use_color(paths.env))

@@ -197,3 +197,12 @@ def test_a_waiting_turn_in_an_already_probed_window_falls_due_when_the_next_open
     long_wait = {"waiting_since_epoch_s": (NOW - 30_000) / 1000}
     assert decide(NOW, probed, transcript=long_wait, config=CONFIG) == (None, "RED window already probed")
     assert next_due(NOW, probed, long_wait) == ((NOW // 10_000 + 1) * 10_000, "RED")
+
+
+def test_claude_code_retrying_asks_for_a_red_probe_at_once():
+    fresh = state(last_probe_ago_s=5, baseline_ago_s=5, green_window=NOW // 300_000)
+    config = {**CONFIG, "waiting_s": 10}
+    first = {"waiting_since_epoch_s": NOW / 1000 - 2, "attempts": 1}
+    assert decide(NOW, fresh, config=config, transcript=first)[0] is None  # one attempt, 2 s: nothing yet
+    kind, reason = decide(NOW, fresh, config=config, transcript={**first, "attempts": 2})
+    assert kind == "RED" and "attempt 2" in reason

@@ -168,7 +168,6 @@ def test_the_index_reuses_unchanged_files_and_reads_only_what_was_appended(env):
 
 def test_a_long_transcript_is_read_from_its_tail_and_marked_partial(env, monkeypatch):
     monkeypatch.setattr(index, "FULL_LIMIT", 4096)
-    monkeypatch.setattr(index, "TAIL_BYTES", 8192)
     paths = Paths(env)
     path = transcript_path(env, SID)
     now = time.time()

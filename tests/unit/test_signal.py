@@ -110,3 +110,73 @@ def test_a_probe_newer_than_the_proxy_decides():
     state.passive.at_ms = int((NOW - 100) * 1000)
     state.passive.outcome = "ok"
     assert assess(state, None, NOW).status == "error"
+
+
+# -- Claude Code's own attempts, and what an anonymous probe can and cannot say -----------------
+
+
+def anonymous(status="healthy", epoch_s=NOW - 5, **extra):
+    document = state_json(status, epoch_s=epoch_s, **extra)
+    document["api_config"]["source"] = "none"
+    document["network"]["last_http_status"] = 401
+    return as_state(document)
+
+
+def test_a_keyed_failing_probe_adds_the_attempt_claude_code_is_on():
+    state = failed(529, "overloaded_error")
+    retrying = scan(waiting_since_epoch_s=NOW - 38, attempts=4)
+    signal = assess(state, retrying, NOW)
+    assert network_segment(state, "short", signal) == "🔴 529 overloaded · attempt 4"
+    assert network_segment(state, "full", signal).startswith("🔴 529 overloaded · attempt 4 DNS:")
+
+
+def test_retrying_is_red_without_a_key_and_says_the_network_is_fine():
+    state = anonymous()
+    retrying = scan(waiting_since_epoch_s=NOW - 38, attempts=4)
+    signal = assess(state, retrying, NOW, waiting_s=10)
+    assert (signal.status, signal.source) == ("error", "session")
+    assert network_segment(state, "full", signal) == "🔴 Claude Code is retrying · attempt 4 · 38s · network ok, API side"
+    assert network_segment(state, "short", signal) == "🔴 Claude Code is retrying · attempt 4 · 38s"
+    assert network_segment(state, "icon", signal) == "🔴"
+    # The anonymous probe itself failing is the user's path: its cause, with the attempt.
+    down = anonymous("error", phase="tcp")
+    down.network.failure_phase, down.network.last_http_status = "tcp", 0
+    assert network_segment(down, "short", assess(down, retrying, NOW)) == "🔴 TCP: connect failed · attempt 4"
+
+
+def test_a_first_attempt_is_not_a_retry():
+    state = anonymous()
+    first = scan(waiting_since_epoch_s=NOW - 4, attempts=1)
+    assert assess(state, first, NOW, waiting_s=10).status == "healthy"
+
+
+def test_without_attempt_lines_a_keyless_wait_is_shown_plainly_never_green():
+    state = anonymous()
+    waiting = scan(waiting_since_epoch_s=NOW - 45)
+    signal = assess(state, waiting, NOW, waiting_s=10)
+    assert network_segment(state, "full", signal) == "⏳ 45s · network ok"
+    assert network_segment(state, "short", signal) == "⏳ 45s"
+    assert network_segment(state, "icon", signal) == "⏳"
+    assert "🟢" not in network_segment(state, "full", signal)
+    # With a key the probe that the wait triggers vouches for the model: the marker only.
+    keyed = as_state(state_json("healthy", epoch_s=NOW - 5))
+    assert network_segment(keyed, "short", assess(keyed, waiting, NOW, waiting_s=10)).startswith("🟢")
+
+
+def test_a_keyless_line_names_the_error_claude_code_gave_up_on():
+    state = anonymous("degraded", reason=UNRESOLVED_REASON)
+    gave_up = scan(error={"epoch_s": NOW - 20, "code": 529, "type": "overloaded_error"}, unresolved=True,
+                   recent=True)
+    signal = assess(state, gave_up, NOW)
+    text = network_segment(state, "full", signal)
+    assert text == "🟡 last turn 529 overloaded · network ok"
+    assert "P95" not in text and "DNS" not in text
+
+
+def test_the_proxy_s_retry_count_agrees_with_the_attempts():
+    state = as_state(state_json("healthy", epoch_s=NOW - 60))
+    state.passive.at_ms = int((NOW - 2) * 1000)
+    state.passive.outcome, state.passive.http_status, state.passive.attempt = "error", 529, 4
+    signal = assess(state, scan(waiting_since_epoch_s=NOW - 30, attempts=4), NOW)
+    # retry 3 is the fourth attempt: the proxy's words stay, the transcript adds nothing contrary.
+    assert network_segment(state, "short", signal) == "🔴 ⇄ 529 overloaded · retry 3"

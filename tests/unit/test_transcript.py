@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 from ccprompt.sources import transcript
@@ -54,22 +53,30 @@ def test_parse_api_error_variants():
 
 
 def test_bad_lines_are_skipped(tmp_path):
+    """Garbage that claims no kind is passed over unread; a line that claims one but is not JSON is counted."""
     good = (FIXTURES / "transcript-529.jsonl").read_text()
     path = tmp_path / "t.jsonl"
-    path.write_text("{broken\n" + "x" * 100 + "\n" + good)
-    scan = transcript.scan(str(path), 64, now_s=NOW)
-    assert scan.skipped == 2 and scan.error["code"] == 529
+    path.write_text('{broken\n' + "x" * 100 + '\n{"type":"user", broken\n' + good)
+    scan = transcript.scan(str(path), now_s=NOW)
+    assert scan.skipped == 1 and scan.error["code"] == 529
 
 
-def test_only_the_tail_is_read(tmp_path):
+def test_an_old_error_before_the_replies_is_not_read(tmp_path):
+    """Reading backwards stops once the newest replies are in: what lies before them is settled."""
     path = tmp_path / "t.jsonl"
+    lines = (FIXTURES / "transcript-recovered.jsonl").read_text().splitlines()
     error_line = (FIXTURES / "transcript-529.jsonl").read_text().splitlines()[-1]
+    replies = [line for line in lines if '"assistant"' in line and "API Error" not in line]
     with open(path, "w") as handle:
-        handle.write(error_line + "\n")  # early error, far outside the tail
-        handle.write(("{\"type\": \"user\"}\n") * 20000)
-    scan = transcript.scan(str(path), 4, now_s=NOW)
-    assert scan.error is None
-    assert scan.lines < 300  # 4 KB worth of lines, the partial first one dropped
+        handle.write(error_line + "\n")  # early error, before many replies
+        handle.write(("{\"type\": \"mode\"}\n") * 20000)
+        for _ in range(transcript.REPLIES_WANTED):
+            handle.write(replies[-1] + "\n")
+    stats = transcript.Stats()
+    summary = transcript.read(str(path), None, stats)
+    scan = transcript.to_scan(summary, NOW)
+    assert scan.error is None and not scan.unresolved and scan.last_reply_epoch_s
+    assert stats.how == "backwards" and stats.bytes <= 64 * 1024 and summary.partial
 
 
 def _rchar() -> int:
@@ -79,7 +86,7 @@ def _rchar() -> int:
     raise AssertionError("no rchar")
 
 
-def test_a_one_gigabyte_transcript_costs_the_same(tmp_path):
+def test_a_one_gigabyte_transcript_is_read_within_the_bound_then_not_again(tmp_path):
     small = tmp_path / "small.jsonl"
     small.write_text((FIXTURES / "transcript-529.jsonl").read_text())
     big = tmp_path / "big.jsonl"
@@ -88,16 +95,19 @@ def test_a_one_gigabyte_transcript_costs_the_same(tmp_path):
         handle.seek(1 << 30)
         handle.write(b"\n" + small.read_bytes())
     assert big.stat().st_size > 1 << 30
+    memory = tmp_path / "memory"
     before = _rchar()
-    scan = transcript.scan(str(big), 64, now_s=NOW)
+    scan = transcript.scan(str(big), now_s=NOW, remember_in=str(memory))
     read = _rchar() - before
     assert scan.error["code"] == 529 and scan.unresolved
-    assert read <= 64 * 1024 + 4096, f"read {read} bytes of a 1 GB file"
-    started = time.perf_counter()
+    # No reply anywhere: the reader looks back for one, but no further than its bound.
+    assert read <= transcript.BACK_LIMIT + transcript.CHUNK + 65536, f"read {read} bytes of a 1 GB file"
+    before = _rchar()
     for _ in range(20):
-        transcript.scan(str(big), 64, now_s=NOW)
+        again = transcript.scan(str(big), now_s=NOW, remember_in=str(memory))
+    assert again.error["code"] == 529 and again.unresolved
+    assert _rchar() - before < 20 * 8192  # remembered: only the memory file is read
     assert os.path.getsize(big) > 1 << 30
-    assert time.perf_counter() - started < 20  # generous: this guards against reading the file, not speed
 
 
 def test_the_arithmetic_timestamp_parser_agrees_with_datetime():

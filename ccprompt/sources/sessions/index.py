@@ -1,10 +1,12 @@
 """Find the transcripts under `<claude_dir>/projects/` and summarise each, reading as little as possible.
 
-An index in `$CCPROMPT_HOME/sessions-index.json` keeps, per transcript, its (inode, size,
-mtime), how far it was read, and the derived summary; never a line of the transcript.
+An index in `$CCPROMPT_HOME/sessions-index.json` keeps, per transcript, what the transcript
+reader remembers of it (`sources.transcript`): its (inode, size, mtime), how far it was read,
+and the derived summary; never a line of the transcript.
 - unchanged file: the summary is reused without opening it;
 - the same file, grown: only the new bytes are read;
-- a new or rewritten file: the whole file when small, else only its tail (`partial`).
+- a new or rewritten file: the whole file when small, else backwards from its end until the
+  current turn and the replies before it are found (`partial`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ from ccprompt.core.session_rules import SessionSummary
 from ccprompt.sources.sessions import scan
 
 INDEX_FILE = "sessions-index.json"
-INDEX_VERSION = 1
-TAIL_BYTES = 256 * 1024
+INDEX_VERSION = 2
 FULL_LIMIT = 4 << 20
-DELTA_LIMIT = 16 << 20
 INDEX_LIMIT = 32 << 20
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -86,37 +86,42 @@ def _project_of(path: str) -> str:
 
 
 def summarise(path: str, info, previous: dict | None) -> dict:
-    """The index entry for one transcript, reusing or extending `previous` when it still applies."""
-    key = {"ino": info.st_ino, "size": info.st_size, "mtime": info.st_mtime}
-    if previous and all(previous.get(k) == v for k, v in key.items()):
-        return previous
-    grown = (previous and previous.get("ino") == info.st_ino and previous.get("offset", 0) <= info.st_size
-             and info.st_size - previous.get("offset", 0) <= DELTA_LIMIT and info.st_size >= previous.get("size", 0))
-    if grown:
-        summary = SessionSummary.from_dict(previous.get("summary") or {})
-        start = previous.get("offset", 0)
-        partial_first = False
-    else:
-        summary = SessionSummary()
-        start = 0 if info.st_size <= FULL_LIMIT else info.st_size - TAIL_BYTES
-        partial_first = start > 0
-        summary.partial = partial_first
+    """The index entry for one transcript, reusing or extending `previous` when it still applies.
+
+    The transcript reader does the reading (`sources.transcript.summarise`): a file it has
+    seen grow is read from where it stopped; a new one whole up to FULL_LIMIT, else backwards
+    from its end (`partial`).
+    """
+    from ccprompt.sources import transcript
+
+    if (previous and previous.get("ino") == info.st_ino and previous.get("size") == info.st_size
+            and previous.get("mtime_ns") == info.st_mtime_ns):
+        return previous  # unchanged: not even opened
+    memory = previous if previous and previous.get("ino") == info.st_ino else None
     try:
-        data = read_range(path, start, info.st_size - start)
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
     except OSError:
-        return {**key, "offset": start, "summary": summary.to_dict()}
-    if partial_first:
-        cut = data.find(b"\n")
-        data = data[cut + 1:] if cut >= 0 else b""
-        start = info.st_size - len(data)
-    end = data.rfind(b"\n") + 1
-    scan.fold(summary, data[:end])
-    if not summary.session_id:
-        summary.session_id = os.path.basename(path)[: -len(".jsonl")][:64]
-    if not summary.project:
-        summary.project = _project_of(path)
-    summary.path = path
-    return {**key, "offset": start + end, "summary": summary.to_dict()}
+        return {"ino": info.st_ino, "size": info.st_size, "mtime_ns": info.st_mtime_ns, "offset": 0,
+                "summary": SessionSummary(path=path).to_dict()}
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        kept, summary = transcript.summarise(fd, opened, memory, transcript.Stats(), full_limit=FULL_LIMIT)
+    except OSError:
+        return {"ino": info.st_ino, "size": info.st_size, "mtime_ns": info.st_mtime_ns, "offset": 0,
+                "summary": SessionSummary(path=path).to_dict()}
+    finally:
+        os.close(fd)
+    del summary  # the remembered one: a partial last line is read again next time
+    stored = SessionSummary.from_dict(kept["summary"])
+    if not stored.session_id:
+        stored.session_id = os.path.basename(path)[: -len(".jsonl")][:64]
+    if not stored.project:
+        stored.project = _project_of(path)
+    stored.path = path
+    kept["summary"] = stored.to_dict()
+    return kept
 
 
 def load_index(paths: Paths) -> dict:
@@ -162,20 +167,15 @@ def summaries(paths: Paths, newer_than_s: float | None = None, use_index: bool =
 
 
 def summary_of(path: str, tail_kb: int = 64) -> SessionSummary:
-    """One transcript, read now without the index (the status line's case): its tail only.
+    """One transcript, read now without the index or any memory: its current turn, found by
+    the transcript reader whatever the size of the lines around it. `tail_kb` is ignored.
 
     Never raises: an unreadable file gives an empty summary.
     """
-    summary = SessionSummary(path=path if isinstance(path, str) else "")
-    try:
-        size = os.stat(path).st_size
-        start = max(0, size - tail_kb * 1024)
-        data = read_range(path, start, size - start)
-    except (OSError, TypeError, ValueError):
-        return summary
-    if start > 0:
-        cut = data.find(b"\n")
-        data = data[cut + 1:] if cut >= 0 else b""
-        summary.partial = True
-    scan.fold(summary, data)
+    del tail_kb
+    from ccprompt.sources import transcript
+
+    summary = transcript.read(path)
+    if summary is None:
+        return SessionSummary(path=path if isinstance(path, str) else "")
     return scan.totals(summary)

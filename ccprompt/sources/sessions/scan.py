@@ -5,17 +5,11 @@ is read from where the last reading stopped. Claude Code writes one assistant en
 content block, each repeating the reply's usage; a reply is counted once, by its id.
 """
 
-from __future__ import annotations
-
-from ccprompt.core import fastjson, prices
+from ccprompt.core import prices
 from ccprompt.core.session_rules import CACHE_TTL_1H, CACHE_TTL_5M, SessionSummary
-from ccprompt.sources.transcript import ERROR_PREFIX, parse_timestamp, prompt_kind
+from ccprompt.sources.entry import error_detail, is_api_error, parse_timestamp, prompt_kind, read_line
 
 HISTORY = 8
-MAX_LINE = 4 << 20
-# Cheap tests that skip lines no rule reads (attachments, snapshots, progress) before parsing.
-_WANTED = (b'"type":"user"', b'"type":"assistant"', b'"type":"system"', b'"type": "user"',
-           b'"type": "assistant"', b'"type": "system"')
 
 
 def _int(value) -> int:
@@ -103,7 +97,7 @@ def _reply(summary: SessionSummary, entry: dict, message: dict, when) -> None:
 
 
 def fold_entry(summary: SessionSummary, entry: dict) -> None:
-    """One transcript entry into the summary."""
+    """One transcript entry (as `entry.read_line` gives it) into the summary."""
     kind = entry.get("type")
     when = parse_timestamp(entry.get("timestamp"))
     if when is not None:
@@ -113,6 +107,12 @@ def fold_entry(summary: SessionSummary, entry: dict) -> None:
         summary.session_id = entry["sessionId"][:64]
     if not summary.project and isinstance(entry.get("cwd"), str) and entry["cwd"].strip("/"):
         summary.project = entry["cwd"].rstrip("/").rsplit("/", 1)[-1][:60]
+    if kind == "api-request":
+        # Claude Code 2.1.332 and later: one line per attempt, written as it is sent.
+        if summary.waiting_since_s is not None:
+            summary.attempts += 1
+            summary.attempt_s = when
+        return
     if kind == "system":
         if entry.get("subtype") == "compact_boundary":
             summary.compactions += 1
@@ -128,54 +128,42 @@ def fold_entry(summary: SessionSummary, entry: dict) -> None:
         summary.last_kind = sends
         if summary.waiting_since_s is None:
             summary.waiting_since_s = when or -1.0
+            summary.attempts = 0
+            summary.attempt_s = None
         return
     if kind != "assistant":
         return
     summary.waiting_since_s = None
+    summary.attempts = 0
+    summary.attempt_s = None
     message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
-    if entry.get("isApiErrorMessage") is True or is_error_reply(message):
+    if is_api_error(entry, message):
         summary.api_errors += 1
-        status = entry.get("apiErrorStatus")
-        code = status if isinstance(status, int) and not isinstance(status, bool) else None
-        if code is None:
-            from ccprompt.sources.transcript import parse_api_error
-
-            code = parse_api_error(first_text(message)).get("code")
-        summary.last_error = {"code": code, "type": str(entry["error"])[:40] if isinstance(entry.get("error"), str)
-                              else None, "epoch_s": when}
+        detail = error_detail(entry, message)
+        summary.last_error = {"code": detail["code"], "type": (detail["type"] or "")[:40] or None, "epoch_s": when,
+                              "message": detail["message"]}
         summary.error_unresolved = True
         summary.last_kind = "error"
         return
     if message.get("model") == "<synthetic>":
         return
     summary.error_unresolved = False
+    if entry.get("isSidechain") is not True and when is not None:
+        summary.reply_s = when if summary.reply_s is None else max(summary.reply_s, when)
     _reply(summary, entry, message, when)
 
 
-def first_text(message: dict) -> str:
-    content = message.get("content")
-    if isinstance(content, list):
-        for block in content:
-            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-                return block["text"]
-    return content if isinstance(content, str) else ""
-
-
 def is_error_reply(message: dict) -> bool:
-    return message.get("model") == "<synthetic>" and first_text(message).startswith(ERROR_PREFIX + ":")
+    return is_api_error({}, message)
 
 
 def fold(summary: SessionSummary, data: bytes) -> SessionSummary:
     """Fold every complete line of `data` (which starts at a line boundary) into the summary."""
     for raw in data.split(b"\n"):
-        if len(raw) < 20 or len(raw) > MAX_LINE:
-            continue
-        if not any(tag in raw for tag in _WANTED):
-            continue
         try:
-            entry = fastjson.loads(raw)
-        except (ValueError, RecursionError):
+            entry = read_line(raw)
+        except ValueError:
             continue
-        if isinstance(entry, dict):
+        if entry is not None:
             fold_entry(summary, entry)
     return summary

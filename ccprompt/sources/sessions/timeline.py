@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 
-from ccprompt.core import fastjson
+from ccprompt.sources import entry as entries
 from ccprompt.sources.sessions import index, scan
-from ccprompt.sources.transcript import parse_timestamp
+from ccprompt.sources.entry import parse_timestamp
 
 READ_LIMIT = 256 << 20
 _TARGET_KEYS = ("file_path", "notebook_path", "path", "command", "pattern", "url", "query", "description")
@@ -53,20 +53,14 @@ def events_of(entry: dict) -> list:
     if kind == "user":
         if entry.get("isCompactSummary") is True:
             return [{"t": when, "kind": "compaction"}]
-        sends = scan.prompt_kind(entry)
+        sends = entries.prompt_kind(entry)
         return [{"t": when, "kind": sends, "sidechain": entry.get("isSidechain") is True}] if sends else []
     if kind != "assistant":
         return []
     message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
-    if entry.get("isApiErrorMessage") is True or scan.is_error_reply(message):
-        status = entry.get("apiErrorStatus")
-        code = status if isinstance(status, int) and not isinstance(status, bool) else None
-        if code is None:
-            from ccprompt.sources.transcript import parse_api_error
-
-            code = parse_api_error(scan.first_text(message)).get("code")
-        return [{"t": when, "kind": "api_error", "code": code,
-                 "type": str(entry["error"])[:40] if isinstance(entry.get("error"), str) else None}]
+    if entries.is_api_error(entry, message):
+        detail = entries.error_detail(entry, message)
+        return [{"t": when, "kind": "api_error", "code": detail["code"], "type": (detail["type"] or "")[:40] or None}]
     if message.get("model") == "<synthetic>":
         return []
     out = [_usage_event(entry, message, when)]
@@ -92,10 +86,10 @@ def read(path: str) -> tuple[list, dict]:
         if len(raw) < 20:
             continue
         try:
-            entry = fastjson.loads(raw)
-        except (ValueError, RecursionError):
+            entry = entries.read_line(raw)
+        except ValueError:
             continue
-        if not isinstance(entry, dict):
+        if entry is None:
             continue
         if session_id is None and isinstance(entry.get("sessionId"), str):
             session_id = entry["sessionId"][:64]
