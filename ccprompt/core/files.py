@@ -85,9 +85,8 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600, durable: bool = True
 
     A new temp file in the same directory (O_EXCL, O_NOFOLLOW, random name), written in
     full and fsynced, then renamed over the target. Renaming replaces a symlink at `path`
-    itself, never its target. On any failure the temp file is removed. `durable=False`
-    skips both fsyncs, for a cache that a crash may lose but a reader never sees torn.
-    """
+    itself, never its target. On any failure the temp file is removed. `durable=False` (a
+    cache a crash may lose, never seen torn) skips both fsyncs."""
     directory = oslite.dirname(path) or "."
     temp = _temp_name(path)
     try:
