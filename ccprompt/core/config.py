@@ -67,6 +67,13 @@ KEYS = (
     Key("watch.textfile_dir", "str?", None, help="watch rewrites DIR/ccprompt.prom"),
     Key("proxy.idle_stop_s", "int", 600, 0, 604800, env="CCPROMPT_PROXY_IDLE_STOP_S",
         help="a proxy `run` started stops after this many seconds with no command running through it (0: never)"),
+    Key("proxy.head_timeout_s", "float", 10.0, 1.0, 600.0, help="a request's head must arrive whole this soon"),
+    Key("proxy.body_timeout_s", "float", 60.0, 1.0, 3600.0, help="a request's body must arrive whole this soon"),
+    Key("proxy.idle_timeout_s", "float", 120.0, 1.0, 86400.0,
+        help="a client connection with no request in progress is closed after this"),
+    Key("proxy.max_connections", "int", 1024, 16, 1_000_000,
+        help="client connections at once; past it the longest idle goes, else a 503"),
+    Key("proxy.buffer_mb", "int", 64, 64, 65536, help="request bytes the proxy holds at once, all clients together"),
 )
 BY_NAME = {key.name: key for key in KEYS}
 SECTIONS = {name.split(".")[0] for name in BY_NAME if "." in name}

@@ -26,7 +26,7 @@ from . import trust
 from .analysis import STALL_S, Analyzer
 from .client import ClientProtocol
 from .exchange import HEALTH_PATH
-from .limits import SWEEP_S, Budget, Limits
+from .limits import SWEEP_S, Budget, Limits, raise_open_files
 from .message import refusal
 from .peers import PeerOwners, is_loopback
 from .relay import Pool
@@ -308,7 +308,8 @@ def main(argv=None) -> int:
         recorder = PassiveRecorder(Paths({**os.environ, "CCPROMPT_HOME": args.home}),
                                    [endpoint_for(upstream.base_url)])
     server = ProxyServer(upstream, host=args.host, port=args.port, sock=sock, events_path=events,
-                         on_event=recorder, capture_dir=args.capture, stall_s=args.stall_s, secret=secret)
+                         on_event=recorder, capture_dir=args.capture, stall_s=args.stall_s, secret=secret,
+                         limits=configured_limits(args.home))
     if recorder is not None:
         recorder.busy = server.busy
 
@@ -328,6 +329,17 @@ def main(argv=None) -> int:
         sys.stderr.write(f"ccprompt proxy: cannot listen on {args.host}:{args.port}: {exc.strerror}\n")
         return 1
     return 0
+
+
+def configured_limits(home: str | None) -> Limits:
+    """The `proxy.*` limits of the config (defaults for a bad value), within what the open-file limit allows."""
+    from ccprompt.core.config import Config
+    from ccprompt.core.paths import Paths
+
+    env = {**os.environ, "CCPROMPT_HOME": home} if home else dict(os.environ)
+    limits = Limits.from_config(Config.load(Paths(env)))
+    limits.max_connections = min(limits.max_connections, raise_open_files())
+    return limits
 
 
 def run_loop(coroutine):
