@@ -373,9 +373,12 @@ def test_the_detached_probe_gets_the_key_from_the_environment_not_argv(env, fake
                 continue
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                environ = Path(f"/proc/{pid}/environ").read_bytes()
             except OSError:
                 continue
-            if b"ccprompt" in cmdline and b"refresh" in cmdline:
+            # Only this test's own child: other runs on the machine start refreshes too.
+            mine = f"CCPROMPT_HOME={env['CCPROMPT_HOME']}".encode() in environ.split(b"\0")
+            if b"ccprompt" in cmdline and b"refresh" in cmdline and mine:
                 seen.append((pid, cmdline))
         time.sleep(0.02)
     assert seen, "the detached refresh never appeared"
