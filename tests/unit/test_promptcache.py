@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from ccprompt.core import text as text_module
 from ccprompt.core import promptcache as _promptcache
 from ccprompt.core import render as _render
 from ccprompt.core import oslite, store
@@ -151,10 +152,12 @@ def test_hostile_text_cannot_add_lines_or_escapes():
     lines = lines_of(text)
     for line in lines:
         assert not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in line), repr(line)
-    # Line 9 is the renderer's text with the escapes taken out; prompt syntax such as %F
-    # or $(...) stays as plain text, which each shell shows without interpreting.
-    assert lines[8] == "⚪ " + render.unknown_reason(current)
-    assert lines[8].startswith("⚪ line1 line2")
+    # Line 9 is the renderer's text with the escapes taken out and in the shell-safe
+    # alphabet: the characters of prompt syntax (%F, $(...), backticks) are dropped, so a
+    # prompt that pastes the value in never runs or renders it.
+    assert lines[8] == text_module.shell_safe("⚪ " + render.unknown_reason(current))
+    assert lines[8].startswith("⚪ line1 line2 F{red}(reboot)id")
+    assert not any(ch in lines[8] for ch in "`$%\\!'\"")
     assert "pwned" not in text
 
 
