@@ -67,9 +67,19 @@ def test_install_probe_reinstall_and_uninstall(cc_env, fake_api, tmp_path):
     unit.parent.mkdir(parents=True)
     unit.write_text((REPO_ROOT / "shell" / "ccprompt-watch.service").read_text())
 
+    # A proxy `run` started from the virtualenv, still running (it would stay for its idle time).
+    proxied = run_cli(link, env, "run", "--", "true")
+    assert proxied.returncode == 0 and proxied.stderr == "", proxied.stderr
+    state = json.loads(next((home / ".claude" / "ccprompt").glob("proxy-*.json")).read_text())
+    os.kill(state["pid"], 0)
+
     removed = run_install(env, "--uninstall")
     assert removed.returncode == 0, removed.stderr
     out = removed.stdout
+    # Every proxy is stopped first, so none keeps running from the deleted virtualenv.
+    assert out.index(f"proxy stop: stopped the proxy on port {state['port']}") < out.index("uninstall statusline")
+    with pytest.raises(ProcessLookupError):
+        os.kill(state["pid"], 0)
     # Every piece of wiring is undone, and said, before the binary goes.
     assert out.index("==> unwiring") < out.index("==> removing")
     for step in ("uninstall statusline: removed the ccprompt statusLine", "uninstall shell bash: ccprompt: removed",
