@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from ccprompt.core import store
@@ -17,19 +16,43 @@ NO_ANSWER = "×"
 SPARK_WIDTH = 60
 PHASE_NAMES = (("dns", "DNS"), ("tcp", "TCP"), ("tls", "TLS"), ("ttfb", "TTFB"))
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A duration is short text from a person or a tool call: longer is refused before it is read.
+SINCE_MAX_CHARS = 24
+SINCE_MAX_S = 366 * 86400
+_DIGITS = "0123456789"
 
 
 def parse_since(text: str):
-    """`90s`, `30m`, `1h`, `1h30m`, `2d`, `1w` in seconds; `all` gives None (no limit)."""
-    text = (text or "").strip().lower()
+    """`90s`, `30m`, `1h`, `1h30m`, `2d`, `1w` in seconds; `all` gives None (no limit).
+
+    Read in one pass over at most SINCE_MAX_CHARS characters (no regular expression), and
+    at most SINCE_MAX_S long: whatever a tool call sends is answered at once.
+    """
+    if not isinstance(text, str):
+        raise ValueError("the duration must be text like 90s, 30m, 1h, 1h30m, 2d or all")
+    if len(text) > SINCE_MAX_CHARS:
+        raise ValueError(f"the duration is longer than {SINCE_MAX_CHARS} characters; use one like 30m, 2h, 2d or all")
+    text = text.strip().lower()
     if text == "all":
         return None
-    parts = re.findall(r"(\d+(?:\.\d+)?)([smhdw])", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 1h, 1h30m, 2d or all")
-    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if seconds <= 0:
+    seconds, i, n = 0.0, 0, len(text)
+    while i < n:
+        start = i
+        while i < n and text[i] in _DIGITS:
+            i += 1
+        if i < n and text[i] == "." and i > start:
+            i += 1
+            while i < n and text[i] in _DIGITS:
+                i += 1
+        if i == start or i >= n or text[i] not in _UNITS or text[i - 1] == ".":
+            raise ValueError(f"{sanitize(text, SINCE_MAX_CHARS)!r} is not a duration like 90s, 30m, 1h, 1h30m, "
+                             "2d or all")
+        seconds += float(text[start:i]) * _UNITS[text[i]]
+        i += 1
+    if not text or seconds <= 0:
         raise ValueError("the duration must be longer than zero")
+    if seconds > SINCE_MAX_S:
+        raise ValueError("the duration is longer than 366d; use all for everything")
     return seconds
 
 

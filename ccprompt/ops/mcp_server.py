@@ -3,10 +3,18 @@
 Built on the official `mcp` SDK (the `ccprompt[mcp]` extra), imported only here. Each tool
 answers from the same functions as the CLI: the recorded state, the history, the sessions
 table and doctor's checks. Nothing secret is returned: endpoints are redacted as everywhere.
+
+A model acting on a prompt injection can call these tools with anything, so:
+- every argument is bounded (`since`: at most 24 characters, read in one linear pass, at most
+  366 days) and a bad one gets a one-line tool error;
+- each call runs in a worker thread, so the server keeps reading while one is in flight;
+- the server stops when its stdin closes: calls still running after a short grace are
+  abandoned and the process exits (nothing of ours keeps spinning without a client).
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from mcp.server.fastmcp import FastMCP
@@ -82,36 +90,77 @@ def doctor_run() -> dict:
     return report.as_document(report.run())
 
 
+# After stdin closes, calls in flight get this long to answer before the process exits.
+STDIN_CLOSED_GRACE_S = 2.0
+
+
+async def _in_thread(function, *args):
+    """Run a tool's work in a worker thread, abandoned (not waited for) if the server stops."""
+    import anyio
+
+    return await anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
+
+
 def build(paths: Paths | None = None) -> FastMCP:
     paths = paths or Paths()
     server = FastMCP("ccprompt", instructions=INSTRUCTIONS)
 
     @server.tool(name="api_health")
-    def health_tool() -> dict:
+    async def health_tool() -> dict:
         """Is the Claude API healthy from this machine right now? Status (healthy, degraded, error,
         unknown), the reason, and the latest probe's timings."""
-        return api_health(paths)
+        return await _in_thread(api_health, paths)
 
     @server.tool(name="recent_history")
-    def history_tool(since: str = "1h") -> dict:
-        """Recent probes of the API: P50/P95 latency, error rate and the newest records. `since`: 30m, 1h, 2d."""
-        return recent_history(paths, since)
+    async def history_tool(since: str = "1h") -> dict:
+        """Recent probes of the API: P50/P95 latency, error rate and the newest records. `since`: 30m, 1h, 2d
+        (at most 24 characters and 366 days), or all."""
+        return await _in_thread(recent_history, paths, since)
 
     @server.tool(name="session_list")
-    def sessions_tool(since: str = "2h") -> dict:
+    async def sessions_tool(since: str = "2h") -> dict:
         """Every recent Claude Code session on this machine: state (waiting on the API, stalled, errored),
-        context use, prompt cache countdown, API errors and cost. `since`: 30m, 2h, 1d or all."""
-        return session_list(paths, since)
+        context use, prompt cache countdown, API errors and cost. `since`: 30m, 2h, 1d (at most 24
+        characters and 366 days) or all."""
+        return await _in_thread(session_list, paths, since)
 
     @server.tool(name="doctor")
-    def doctor_tool() -> dict:
+    async def doctor_tool() -> dict:
         """Check every link to the API (credential, DNS, proxy, CA, TCP, TLS, a probe, files, clock),
         each with a fix. Takes a few seconds."""
-        return doctor_run()
+        return await _in_thread(doctor_run)
 
     return server
 
 
+async def serve(server: FastMCP, grace_s: float = STDIN_CLOSED_GRACE_S) -> None:
+    """The stdio transport, until stdin closes and the calls in flight answer (or the grace ends)."""
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    lowlevel = server._mcp_server  # FastMCP.run_stdio_async, with an end we control
+    async with stdio_server() as (read_stream, write_stream):
+        send, receive = anyio.create_memory_object_stream(0)
+        async with anyio.create_task_group() as group:
+
+            async def forward() -> None:
+                async with send:
+                    async for message in read_stream:
+                        await send.send(message)
+                await anyio.sleep(grace_s)  # stdin closed: a little time for answers in flight
+                group.cancel_scope.cancel()
+
+            async def run() -> None:
+                await lowlevel.run(receive, write_stream, lowlevel.create_initialization_options())
+                group.cancel_scope.cancel()
+
+            group.start_soon(forward)
+            group.start_soon(run)
+
+
 def main() -> int:
-    build().run("stdio")
-    return 0
+    import anyio
+
+    anyio.run(serve, build())  # the transport flushes each answer as it writes it
+    # A call abandoned in its worker thread must not keep the process alive without a client.
+    os._exit(0)
