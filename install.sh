@@ -2,9 +2,11 @@
 # Install ccprompt into its own virtualenv and link it at ~/.local/bin/ccprompt.
 #
 #   ./install.sh              install (or upgrade) from this checkout, then run a first probe
-#   ./install.sh --uninstall  stop every running proxy, undo the wiring (status line, shell blocks,
-#                             MCP entry, services, completions), then remove the virtualenv and the link; state and
-#                             config are kept
+#   ./install.sh --uninstall  stop every running proxy, undo the wiring (status line, shell blocks, MCP entry, services,
+#                             completions), then remove the virtualenv and the link, and list
+#                             what is left (ccprompt's backups and state, your config)
+#   ./install.sh --uninstall --purge  the same, and remove ccprompt's own leftovers too (never
+#                             a file ccprompt did not create; the config is kept)
 #
 # Needs only python3 (3.10+) and, to fetch the dependencies, access to PyPI.
 set -euo pipefail
@@ -21,13 +23,13 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
 # -- uninstall: unwire first (status line, shells, MCP, services), then remove -------------
 
-# Undo one piece of wiring with the installed ccprompt, and say what happened.
+# Undo the wiring with the installed ccprompt, and say what happened.
 unwire() {
     local output
     if output="$("$exe" "$@" 2>&1)"; then
-        say "  ccprompt $*: ${output:-done}"
+        say "${output:-  done}" | sed 's/^/  /'
     else
-        say "  ccprompt $*: ${output:-failed}"
+        say "${output:-  failed}" | sed 's/^/  /'
         failed=1
     fi
 }
@@ -53,17 +55,20 @@ remove_service() {
 }
 
 if [ "${1:-}" = "--uninstall" ]; then
+    purge=""
+    case "${2:-}" in
+        "") ;;
+        --purge) purge="--purge" ;;
+        *) die "unknown argument: $2 (use --uninstall or --uninstall --purge)" ;;
+    esac
     exe="$venv/bin/ccprompt"
     failed=0
     say "==> unwiring ccprompt"
     if [ -x "$exe" ] && "$exe" --version >/dev/null 2>&1; then
         # First, so no proxy keeps running from a virtualenv that is about to go.
         unwire proxy stop
-        unwire uninstall statusline
-        for shell in bash zsh fish; do
-            unwire uninstall shell "$shell"
-        done
-        unwire uninstall mcp
+        # shellcheck disable=SC2086 # $purge is one word or none
+        unwire uninstall all $purge
     else
         say "  $exe does not run; check ~/.claude/settings.json (statusLine), your shell rc files"
         say "  and ~/.claude.json (mcpServers) for ccprompt yourself"
@@ -89,8 +94,10 @@ if [ "${1:-}" = "--uninstall" ]; then
         rm -rf "$data_home/ccprompt"
         say "  removed $data_home/ccprompt"
     fi
-    say "state in ~/.claude/ccprompt and the config in ${XDG_CONFIG_HOME:-~/.config}/ccprompt were kept;"
-    say "delete them too for a clean slate."
+    if [ -z "$purge" ]; then
+        say "ccprompt's backups and state (listed above) and your config were kept;"
+        say "./install.sh --uninstall --purge removes ccprompt's own, your config stays."
+    fi
     exit 0
 fi
 [ $# -eq 0 ] || die "unknown argument: $1 (use --uninstall or nothing)"
@@ -122,6 +129,16 @@ fish_completion="${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/ccprompt.fis
 mkdir -p "$(dirname "$bash_completion")"
 "$link" completions bash >"$bash_completion"
 say "==> bash completions: $bash_completion"
+bash_completion_package=0
+for script in /usr/share/bash-completion/bash_completion /etc/bash_completion \
+    /usr/local/share/bash-completion/bash_completion /opt/homebrew/share/bash-completion/bash_completion \
+    /usr/local/etc/profile.d/bash_completion.sh; do
+    [ -f "$script" ] && bash_completion_package=1
+done
+if [ "$bash_completion_package" -eq 0 ]; then
+    say "    (the bash-completion package is not installed, so bash will not load them by itself;"
+    say "    'ccprompt install shell bash' loads them from ~/.bashrc, or install bash-completion)"
+fi
 if command -v fish >/dev/null 2>&1; then
     mkdir -p "$(dirname "$fish_completion")"
     "$link" completions fish >"$fish_completion"
@@ -141,11 +158,10 @@ cat <<NEXT
 
 ccprompt is installed. Next steps:
   Claude Code status line:  ccprompt install statusline
-  zsh prompt:   echo 'eval "\$(ccprompt init zsh)"' >> ~/.zshrc
-  bash prompt:  echo 'eval "\$(ccprompt init bash)"' >> ~/.bashrc
-  fish prompt:  echo 'ccprompt init fish | source' >> ~/.config/fish/config.fish
+  your shell's prompt:      ccprompt install shell      (your login shell; or name it: bash, zsh, fish)
+  see every state first:    ccprompt statusline --preview
   zsh completions (after compinit in ~/.zshrc):  source <(ccprompt completions zsh)
-  (or: ccprompt install shell --position right, for bash, zsh or fish; ./install.sh --uninstall undoes all of it)
+  ./install.sh --uninstall undoes all of it.
 NEXT
 case ":$PATH:" in
     *":$bin_dir:"*) ;;

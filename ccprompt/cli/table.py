@@ -165,7 +165,14 @@ COMMANDS = (
              Param("style", ("--style",), "choice", None, "icon, short or full (init's default: short).",
                    choices=STYLES))),
     Command(("uninstall", "shell"), "ccprompt.commands.install:uninstall_shell",
-            "Remove ccprompt's marked block from your shell's rc file.", (_SHELL_ARG, _DRY_RUN)),
+            "Remove ccprompt's marked block from your shell's rc file (from every one that has it "
+            "when no shell is named).", (_SHELL_ARG, _DRY_RUN)),
+    Command(("uninstall", "all"), "ccprompt.commands.install:uninstall_all",
+            "Undo all the wiring (status line, shell blocks, MCP entry), then list what is left behind.\n\n"
+            "With --purge, also remove ccprompt's own leftovers: its backups, the files it created that "
+            "are empty again, its state directory. Your config and any file ccprompt did not create are "
+            "kept.",
+            (Param("purge", ("--purge",), "flag", False, "Remove ccprompt's own leftovers too."), _DRY_RUN)),
     Command(("watch",), "ccprompt.commands.watch:watch",
             "Keep the state fresh: probe every interval, back off on failure, share the lock with everything "
             "else.\n\nExit 0 when stopped by SIGTERM, SIGINT or SIGHUP; 1 when another watch is already running. "

@@ -21,6 +21,10 @@ def run(command: list | None = None) -> int:
         sys.stderr.write("ccprompt run: no command given (ccprompt run claude [ARGS]...)\n")
         return 2
     paths = Paths()
+    missing = not_on_path(argv[0], paths.env.get("PATH", ""))
+    if missing:
+        sys.stderr.write(f"ccprompt run: {missing}\n")
+        return 127
     problem = files.unsafe_dir(paths.state_dir)
     if problem:
         return launch.run(argv, None, paths.state_dir, paths.env, why="state directory unsafe")
@@ -32,3 +36,19 @@ def run(command: list | None = None) -> int:
 
     idle_stop_s = Config.load(paths)["proxy.idle_stop_s"]  # a bad value is the default's: run never stops on it
     return launch.run(argv, upstream, paths.state_dir, paths.env, idle_stop_s=idle_stop_s)
+
+
+def not_on_path(name: str, search: str) -> str | None:
+    """Why `name` cannot be run, before any proxy is started for it; None when it can."""
+    import os
+
+    if "/" in name:
+        return None if os.access(name, os.X_OK) else f"cannot run {name}: not an executable file"
+    for directory in search.split(os.pathsep):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return None
+    if name == "claude":
+        return ("Claude Code (claude) is not on PATH: install it with `npm install -g @anthropic-ai/claude-code`, "
+                "or give its path: ccprompt run /path/to/claude")
+    return f"{name} is not on PATH"

@@ -27,6 +27,11 @@ def status(as_json: bool = False, style: str = "full") -> int:
     if style != "icon" and render.status_of(current) in ("error", "degraded"):
         text = with_incident(paths, current, text)
     print(render.colorize(text, render.status_of(current), color_for(sys.stdout, paths.env)))
+    if current is None:
+        # A fresh install: say what to run rather than leave `⚪ no probe yet` alone.
+        # On stderr: stdout stays the one line a script or a prompt reads.
+        sys.stderr.write("ccprompt: run `ccprompt probe` to probe now; `ccprompt install statusline` shows it in "
+                         "Claude Code; `ccprompt doctor` checks every link\n")
     return 0
 
 

@@ -296,6 +296,10 @@ def edit(path: str, change) -> tuple[bool, str | None, dict]:
         if not change(settings):
             return backup is not None, backup, first
         data = (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        if raw is None:  # ccprompt creates the file: `uninstall all --purge` may remove it once empty
+            from ccprompt.surfaces.leftovers import remember_created
+
+            remember_created(target)
         staged, fd = _stage(target, data, mode, owner)
         try:
             swapped = _swap_in(staged, target, seen)

@@ -35,7 +35,8 @@ def test_install_probe_reinstall_and_uninstall(cc_env, fake_api, tmp_path):
     venv = home / ".local" / "share" / "ccprompt" / "venv"
     assert link.is_symlink() and Path(os.readlink(link)) == venv / "bin" / "ccprompt"
     assert "DNS lookup" in first.stdout and "verdict      🟢 healthy" in first.stdout
-    assert 'eval "$(ccprompt init zsh)"' in first.stdout and "ccprompt install statusline" in first.stdout
+    assert "ccprompt install shell" in first.stdout and "ccprompt install statusline" in first.stdout
+    assert "ccprompt statusline --preview" in first.stdout
     assert fake_api.request_count == 5  # the first probe and a 4-probe calibration
     assert "--- 4 probes, 0 errors" in first.stdout and "kept as baseline samples" in first.stdout
     assert (venv / "bin" / "ccprompt").read_text().startswith(f"#!{venv}/bin/python")
@@ -82,10 +83,13 @@ def test_install_probe_reinstall_and_uninstall(cc_env, fake_api, tmp_path):
         os.kill(state["pid"], 0)
     # Every piece of wiring is undone, and said, before the binary goes.
     assert out.index("==> unwiring") < out.index("==> removing")
-    for step in ("uninstall statusline: removed the ccprompt statusLine", "uninstall shell bash: ccprompt: removed",
-                 "uninstall shell zsh: ccprompt: removed", "uninstall shell fish: ccprompt: removed",
-                 "uninstall mcp:", "removed the ccprompt-watch service", f"removed {bash_completion}"):
+    for step in ("removed the ccprompt statusLine", f"removed the ccprompt block from {home}/.bashrc",
+                 f"removed the ccprompt block from {home}/.zshrc", "fish/config.fish;",
+                 "removed the ccprompt MCP server", "removed the ccprompt-watch service", f"removed {bash_completion}"):
         assert step in out, step
+    # What is left is listed: ccprompt's backups and state, for --purge.
+    assert "left behind, ccprompt's own" in out and "~/.claude/settings.json.ccprompt-" in out
+    assert "~/.claude/ccprompt " in out and "./install.sh --uninstall --purge" in out
     assert not unit.exists() and not bash_completion.exists()
     assert "statusLine" not in json.loads((home / ".claude" / "settings.json").read_text())
     assert "ccprompt" not in json.loads((home / ".claude.json").read_text()).get("mcpServers", {})
@@ -102,3 +106,5 @@ def test_install_probe_reinstall_and_uninstall(cc_env, fake_api, tmp_path):
 def test_unknown_argument_is_refused(cc_env):
     result = run_install(cc_env, "--frobnicate")
     assert result.returncode == 1 and "unknown argument" in result.stderr
+    result = run_install(cc_env, "--uninstall", "--frobnicate")
+    assert result.returncode == 1 and "unknown argument: --frobnicate" in result.stderr

@@ -378,6 +378,8 @@ def test_doctor_spots_another_title_setter_for_position_title(fake_api, cc_env, 
     path = Path(cc_env["HOME"]) / rc
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+    if rc == ".bashrc":  # Debian's ~/.profile, so that a login bash loads it too
+        (Path(cc_env["HOME"]) / ".profile").write_text('if [ -f "$HOME/.bashrc" ]; then . "$HOME/.bashrc"; fi\n')
     got, detail, fix = lines_of(run_cli("doctor", env=cc_env, timeout=60))["shell"]
     assert got == mark and words in detail, (got, detail, fix)
     if mark == "!":

@@ -142,9 +142,27 @@ def shell_rc(ctx):
         if clash:
             return warn(f"init line in {', '.join(short)}, but {clash[0]}", clash[1],
                         {"files": found, "title_clash": clash[0]})
+        login_file = bash_login_gap(ctx, found)
+        if login_file:
+            name = login_file.replace(home, "~", 1) if home and login_file.startswith(home) else login_file
+            why = "does not exist" if not os.path.exists(login_file) else "does not load ~/.bashrc"
+            return warn(f"init line in {', '.join(short)}, but a login bash (bash -l, macOS Terminal, ssh) "
+                        f"reads {name}, which {why}: no prompt there",
+                        f"ccprompt install shell bash (adds the standard lines that load ~/.bashrc to {name})",
+                        {"files": found, "login_file": login_file})
         return ok(f"init line in {', '.join(short)}" + title_note(texts), {"files": found})
     return warn(f"no init line in {', '.join(short)}", fixes.shell(ctx.env),
                 {"looked_in": looked, "shell": fixes.user_shell(ctx.env)})
+
+
+def bash_login_gap(ctx, found: list) -> str | None:
+    """The login file a login bash reads, when ~/.bashrc loads ccprompt but that file does not load it."""
+    from ccprompt.surfaces.shell import login
+
+    if ctx.paths.rc_file("bash") not in found:
+        return None
+    path, loads = login.login_loads_bashrc(ctx.paths.home)
+    return None if loads else path
 
 
 @check("clock", "clock")
