@@ -111,7 +111,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv" || die "could not create a virtualenv (on Debian/Ubuntu: apt-get install python3-venv)"
 fi
 say "==> installing ccprompt from $here"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "${here}[mcp]" \
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "${here}" \
     || die "pip could not install ccprompt"
 # pip's console script imports `re` first; the lean launcher starts measurably faster.
 "$venv/bin/python" -I -m ccprompt.launcher "$venv/bin/ccprompt"

@@ -230,11 +230,10 @@ COMMANDS = (
                 Param("as_json", ("--json",), "flag", False, "The same report as JSON."),
             )),
     Command(("mcp",), "ccprompt.commands.mcp:mcp",
-            "Run the MCP server on stdio: API health, history, sessions and doctor as tools "
-            "(needs the `ccprompt[mcp]` extra)."),
+            "Run the MCP server on stdio: API health, history, sessions and doctor as tools."),
     Command(("install", "mcp"), "ccprompt.commands.mcp:install_mcp",
             "Register `ccprompt mcp` as a user-scope MCP server in Claude Code (~/.claude.json; keeps every "
-            "other key, backs up the file).", (_DRY_RUN,)),
+            "other key, backs up the file), once it has answered an MCP handshake.", (_DRY_RUN,)),
     Command(("uninstall", "mcp"), "ccprompt.commands.mcp:uninstall_mcp",
             "Remove ccprompt's MCP server from Claude Code's ~/.claude.json.", (_DRY_RUN,)),
     Command(("config",), "ccprompt.commands.config:config_show",

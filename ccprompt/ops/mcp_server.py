@@ -1,6 +1,6 @@
 """`ccprompt mcp`: a stdio MCP server, so a Claude Code session can ask "is the API slow, or is it me?".
 
-Built on the official `mcp` SDK (the `ccprompt[mcp]` extra), imported only here. Each tool
+Built on the official `mcp` SDK (a dependency), imported only here. Each tool
 answers from the same functions as the CLI: the recorded state, the history, the sessions
 table and doctor's checks. Nothing secret is returned: endpoints are redacted as everywhere.
 
@@ -19,6 +19,7 @@ import time
 
 from mcp.server.fastmcp import FastMCP
 
+from ccprompt import __version__
 from ccprompt.core.paths import Paths
 
 INSTRUCTIONS = (
@@ -103,7 +104,9 @@ async def _in_thread(function, *args):
 
 def build(paths: Paths | None = None) -> FastMCP:
     paths = paths or Paths()
-    server = FastMCP("ccprompt", instructions=INSTRUCTIONS)
+    # WARNING: the SDK's INFO line for every request would fill Claude Code's MCP log.
+    server = FastMCP("ccprompt", instructions=INSTRUCTIONS, log_level="WARNING")
+    server._mcp_server.version = __version__  # serverInfo.version: ccprompt's, not the SDK's
 
     @server.tool(name="api_health")
     async def health_tool() -> dict:

@@ -67,9 +67,14 @@ def check_installed(env: dict) -> None:
     assert "#compdef ccprompt" in run("completions", "zsh").stdout
     assert "[custom.ccprompt]" in run("snippet", "starship").stdout  # package data made it into the wheel
     assert "ExecStart=" in run("snippet", "watch.service").stdout
+    # The MCP server works from this install path too (before: pipx's lacked the mcp package
+    # and `install mcp` registered the broken server anyway).
+    registered = run("install", "mcp")
+    assert registered.returncode == 0, registered.stderr
     doctor = run("doctor")
     assert doctor.returncode in (0, 1) and "✓" in doctor.stdout, doctor.stderr
     assert "internal error" not in doctor.stderr
+    assert "✓ MCP server   registered in " in doctor.stdout and "ccprompt 0.1.0 answers" in doctor.stdout
 
 
 @pytest.mark.slow  # a real build and install from the checkout: a minute or two each

@@ -10,10 +10,10 @@ from ccprompt.ops.doctor.registry import COLORS, FAIL, MARKS, OK, WARN, Deadline
 
 
 def registry():
-    """The registry with every check declared: `checks`, then `local`, which joins it."""
-    from ccprompt.ops.doctor import local
+    """The registry with every check declared: `checks`, then `local` and `mcpcheck`, which join it."""
+    from ccprompt.ops.doctor import mcpcheck
 
-    return local.registry
+    return mcpcheck.registry
 
 
 def run(env=None, deadline: Deadline | None = None) -> list:
