@@ -38,7 +38,8 @@ def test_a_healthy_setup_passes_every_check(fake_api, cc_env, run_cli):
     checks = lines_of(result)
     assert result.returncode == 0, result.stdout
     assert list(checks) == ["ccprompt", "config", "credential", "base URL", "DNS", "proxy", "CA bundle", "TCP",
-                            "TLS", "probe", "state dir", "state", "watch", "status line", "shell", "clock"]
+                            "TLS", "probe", "state dir", "state", "watch", "status line", "shell", "clock",
+                            "MCP server"]
     assert {mark for mark, _, _ in checks.values()} == {"✓"}, result.stdout
     assert re.search(r"API key ANTHROPIC_API_KEY from environment, 50 characters", checks["credential"][1])
     assert "not the official API" in checks["base URL"][1]
@@ -198,7 +199,7 @@ def test_a_socks_proxy_is_left_to_the_probe(fake_api, cc_env, run_cli):
 # -- the registry: stable ids, crashes under their own id --------------------------------
 
 CHECK_IDS = ["versions", "config", "credential", "base_url", "dns", "proxy", "ca", "tcp", "tls", "probe",
-             "state_dir", "state", "watch", "statusline", "shell", "clock"]
+             "state_dir", "state", "watch", "statusline", "shell", "clock", "mcp"]
 
 
 def test_json_ids_are_the_same_stable_list_whatever_breaks(fake_api, cc_env, run_cli):

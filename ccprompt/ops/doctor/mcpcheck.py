@@ -75,7 +75,9 @@ def mcp_server(ctx):
     argv = [entry.get("command")] + list(entry.get("args") or [])
     if not all(isinstance(word, str) for word in argv):
         return fail(f"the entry in {path} is malformed", "ccprompt install mcp")
-    problem, info = handshake(argv, ctx.env, max(min(HANDSHAKE_TIMEOUT_S, ctx.deadline.remaining()), 5.0))
+    if ctx.deadline.expired():
+        return warn(f"registered in {path}; not started: doctor's budget ran out", "ccprompt doctor again")
+    problem, info = handshake(argv, ctx.env, max(min(HANDSHAKE_TIMEOUT_S, ctx.deadline.remaining()), 3.0))
     if problem:
         return fail(f"registered in {path}, but {problem}",
                     f"{reinstall_hint()}; then ccprompt install mcp", {"command": argv})
