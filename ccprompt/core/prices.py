@@ -7,8 +7,12 @@ specific prefixes come first. A model that matches nothing is left unpriced, nev
 
 from __future__ import annotations
 
-# (model prefix, input $/MTok, output $/MTok)
+# (model prefix, input $/MTok, output $/MTok). Checked 2026-12-04: the 5.5 models' prices are
+# what Claude Code's own cost figures work out to (its `cost_usd` and the transcript's
+# `cost-state` lines); the others are the API's list prices.
 PRICES = (
+    ("claude-opus-5", 4.0, 20.0),
+    ("claude-sonnet-5", 2.0, 10.0),
     ("claude-opus-4-1", 15.0, 75.0),
     ("claude-opus-4-0", 15.0, 75.0),
     ("claude-opus-4-2025", 15.0, 75.0),

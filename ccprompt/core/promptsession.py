@@ -49,12 +49,15 @@ def _epoch(value) -> str:
     return str(int(value))
 
 
-def render(summary, key: str, size=None, percent=None) -> str:
-    """The file's text for one session's summary; `percent` is Claude Code's own context figure, when given."""
+def render(summary, key: str, size=None, percent=None, cache_expiry=None) -> str:
+    """The file's text for one session's summary; `percent` is Claude Code's own context figure, and
+    `cache_expiry` its own prompt cache's expiry (epoch s; 0 for none), when given."""
     from ccprompt.core import session_rules as rules
 
     expiry = None
-    if summary.cache_at_s is not None:
+    if cache_expiry is not None:  # Claude Code's prompt_cache (2.1.332): nothing to re-derive
+        expiry = cache_expiry or None
+    elif summary.cache_at_s is not None:
         expiry = summary.cache_at_s + (summary.cache_ttl_s or rules.CACHE_TTL_5M)
     error = ""
     if summary.error_unresolved and summary.last_kind == "error" and not summary.waiting_since_s:

@@ -48,7 +48,8 @@ class SessionSummary(Record):
         ("output_tokens", 0),
         ("cache_read_tokens", 0),
         ("cache_write_tokens", 0),
-        ("cost_usd", 0.0),
+        ("cost_usd", 0.0),  # estimated from the price table
+        ("reported_cost_usd", None),  # Claude Code's own total (`cost-state` lines, 2.1.332)
         ("unpriced", False),
         ("context_tokens", None),
         ("context_peak", 0),
@@ -81,20 +82,38 @@ class ProxyView(Record):
         ("stall_since_s", None),
         ("ts", None),
         ("headroom", None),  # lowest remaining/limit across rate-limit kinds, 0..1
+        ("window", None),  # context window size the status line was given (`core.seen`)
+        ("cost_usd", None),  # Claude Code's own cost figure the status line was given
         ("ttfb_ms", None),
     )
     __slots__ = tuple(name for name, _ in _fields)
 
 
+# Models whose every window is 1M tokens, though their id carries no `[1m]` suffix (the status
+# line's `context_window.context_window_size` says 1000000 for them).
+MODELS_1M = ("claude-opus-5-5", "claude-sonnet-5-5")
+
+
 def context_window(model, tokens=None, size=None) -> int:
-    """The window: a size the caller knows (the status line's), 1M for `[1m]` models or a context past 200K."""
-    if isinstance(size, int) and size > 0:
+    """The window: a size the caller knows (the status line's), 1M for `[1m]` and the 1M models,
+    or 1M for a context already past 200K."""
+    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
         return size
-    if isinstance(model, str) and model.lower().endswith("[1m]"):
+    if isinstance(model, str) and (model.lower().endswith("[1m]") or model.lower().startswith(MODELS_1M)):
         return WINDOW_1M
     if isinstance(tokens, int) and tokens > WINDOW:
         return WINDOW_1M
     return WINDOW
+
+
+def session_cost(summary: SessionSummary, proxy=None) -> tuple:
+    """(dollars, source): Claude Code's own figure where there is one (the newest, which is the
+    largest: it only grows), else the estimate from the price table."""
+    reported = [v for v in (summary.reported_cost_usd, proxy.cost_usd if proxy is not None else None)
+                if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if reported:
+        return max(reported), "claude code"
+    return summary.cost_usd, "estimate"
 
 
 def context_ratio(summary: SessionSummary, size=None):

@@ -20,8 +20,12 @@ def build(paths: Paths, transcript: str) -> dict:
     """The report as data: summary, timeline, causes, loops."""
     from ccprompt.sources.sessions import proxyjoin, timeline
 
+    from ccprompt.core import seen
+
     events, facts = timeline.read(transcript)
     proxy = [e for e in proxyjoin.read_events(paths) if e.get("session_id") == facts["session_id"]]
+    told = seen.recall(paths).get(facts["session_id"] or "", {})  # what Claude Code told the status line
+    facts = {**facts, "window": told.get("window"), "status_line_cost_usd": told.get("cost_usd")}
     return analyse(events, facts, proxy)
 
 
@@ -44,7 +48,8 @@ def analyse(events: list, facts: dict, proxy_events=()) -> dict:
             cost += one
     model = main[-1]["model"] if main else None
     peak = max((r["context"] for r in main), default=0)
-    window = rules.context_window(model, peak)
+    window = rules.context_window(model, peak, facts.get("window"))
+    reported = [v for v in (facts.get("reported_cost_usd"), facts.get("status_line_cost_usd")) if v is not None]
     timeline = []
     timeline += find.api_errors(events)
     timeline += find.stalls(events)
@@ -74,8 +79,9 @@ def analyse(events: list, facts: dict, proxy_events=()) -> dict:
         "tools": dict(sorted(tools.items(), key=lambda kv: (-kv[1], kv[0]))),
         "api_errors": sum(1 for e in events if e["kind"] == "api_error"),
         "tokens": tokens,
-        "cost_usd": round(cost, 4),
-        "cost_complete": not unpriced,
+        "cost_usd": round(max(reported), 4) if reported else round(cost, 4),
+        "cost_source": "claude code" if reported else "estimate",
+        "cost_complete": bool(reported) or not unpriced,
         "context_peak": peak,
         "context_window": window,
         "timeline": [{**e, "offset": find.offset(e["t"], start)} for e in timeline],
@@ -99,7 +105,7 @@ def markdown(doc: dict) -> str:
         ("Duration", fmt_s(doc["duration_s"])),
         ("Turns", f"{doc['turns']} prompts, {doc['replies']} replies, {doc['tool_calls']} tool calls"),
         ("Tokens", ", ".join(f"{k.replace('_', ' ')} {rules.short_tokens(v)}" for k, v in doc["tokens"].items())),
-        ("Estimated cost", cost),
+        ("Cost (Claude Code's own figure)" if doc.get("cost_source") == "claude code" else "Estimated cost", cost),
         ("Context peak", f"{rules.short_tokens(doc['context_peak'])} of {rules.short_tokens(doc['context_window'])}"
                          f" ({doc['context_peak'] / doc['context_window'] * 100:.0f}%)"),
         ("API errors", str(doc["api_errors"])),

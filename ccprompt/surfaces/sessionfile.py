@@ -9,14 +9,18 @@ has run: its cache directory is there). It never raises.
 from ccprompt.core import files, oslite, promptsession, statedir
 
 
-def update(paths, transcript_path: str, size, summary=None, percent=None) -> bool:
+def update(paths, transcript_path: str, size, summary=None, percent=None, cache_expiry=None) -> bool:
     """Rewrite the file when the transcript changed; True when it was written.
 
     `summary` is the transcript reader's (read now when not given); `size` and `percent`
-    are the context window and its use as Claude Code reports them.
+    are the context window and its use as Claude Code reports them; `cache_expiry` is when
+    its prompt cache expires (epoch s, 0 for a cold cache), taken from the payload's
+    `prompt_cache` where there is one instead of re-derived from the transcript.
     """
     try:
         key = promptsession.stamp(oslite.stat(transcript_path), size)
+        if cache_expiry is not None:
+            key += f":{cache_expiry}"
         target = paths.prompt_session_file
         try:
             old = statedir.read_state(paths.state_dir, target, 4096).split(b"\n", 2)
@@ -30,7 +34,7 @@ def update(paths, transcript_path: str, size, summary=None, percent=None) -> boo
             summary = transcript.read(transcript_path)
             if summary is None:
                 return False
-        text = promptsession.render(summary, key, size, percent)
+        text = promptsession.render(summary, key, size, percent, cache_expiry)
         files.atomic_write(target, files.encode(text))
         return True
     except (OSError, ValueError, TypeError):

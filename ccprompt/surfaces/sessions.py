@@ -34,9 +34,11 @@ def tools_label(tools: dict, width: int = 2) -> str:
 def row(summary: rules.SessionSummary, proxy: rules.ProxyView | None, now_s: float) -> dict:
     """Every value of one session, plain and JSON-ready."""
     state, detail = rules.state_of(summary, now_s, proxy)
-    window = rules.context_window(summary.model, summary.context_tokens)
-    ratio = rules.context_ratio(summary)
+    size = proxy.window if proxy else None  # what Claude Code told the status line
+    window = rules.context_window(summary.model, summary.context_tokens, size)
+    ratio = rules.context_ratio(summary, size)
     left = rules.cache_left_s(summary, now_s)
+    cost, source = rules.session_cost(summary, proxy)
     return {
         "session_id": sanitize(summary.session_id, 64),
         "project": sanitize(summary.project, 60),
@@ -49,7 +51,7 @@ def row(summary: rules.SessionSummary, proxy: rules.ProxyView | None, now_s: flo
         "context_tokens": summary.context_tokens,
         "context_window": window,
         "context_pct": round(ratio * 100, 1) if ratio is not None else None,
-        "turns_to_compact": rules.turns_to_compact(summary),
+        "turns_to_compact": rules.turns_to_compact(summary, size),
         "turns": summary.turns,
         "tools": dict(summary.tools),
         "tool_calls": sum(summary.tools.values()),
@@ -60,8 +62,9 @@ def row(summary: rules.SessionSummary, proxy: rules.ProxyView | None, now_s: flo
         "cache_left_s": round(left, 1) if left is not None else None,
         "tokens": {"input": summary.input_tokens, "output": summary.output_tokens,
                    "cache_read": summary.cache_read_tokens, "cache_write": summary.cache_write_tokens},
-        "cost_usd": round(summary.cost_usd, 4),
-        "cost_complete": not summary.unpriced,
+        "cost_usd": round(cost, 4),
+        "cost_source": source,
+        "cost_complete": source == "claude code" or not summary.unpriced,
         "partial": summary.partial,
         "model_requested": proxy.model_requested if proxy else None,
         "model_served": proxy.model_served if proxy else None,
@@ -78,6 +81,7 @@ def cells(values: dict) -> dict:
 
 def _cells(values: dict) -> dict:
     more = "+" if values["partial"] else ""
+    counted = "" if values.get("cost_source") == "claude code" else more  # Claude Code's total is whole
     cache = "-"
     if values["cache_left_s"] is not None:
         hit = values["cache_hit_ratio"]
@@ -103,7 +107,7 @@ def _cells(values: dict) -> dict:
         "tools": tools_label(values["tools"]),
         "errors": f"{values['api_errors']}{more}" if values["api_errors"] else "0",
         "cache": cache,
-        "cost": f"${values['cost_usd']:.2f}{more}" if values["cost_complete"] else f"${values['cost_usd']:.2f}?",
+        "cost": f"${values['cost_usd']:.2f}{counted}" if values["cost_complete"] else f"${values['cost_usd']:.2f}?",
         "route": route,
         "limits": "-" if room is None else f"{room * 100:.0f}%",
     }

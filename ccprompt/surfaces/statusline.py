@@ -176,7 +176,7 @@ def compose(seg: dict, names, status: str, separator: str, color: bool, levels=N
 
 
 def session_segments(seg: dict, size, summary, config, now_s: float, template: bool,
-                     context_pct=None) -> dict:
+                     context_pct=None, skip_cache: bool = False) -> dict:
     """Add the `cache` and `session` segments when the layout (or a format) asks for them, and
     the turns-to-compact estimate to `context` once the context is past 80% of the window.
 
@@ -185,6 +185,8 @@ def session_segments(seg: dict, size, summary, config, now_s: float, template: b
     colours by level.
     """
     wanted = {"cache", "session"} & set(config["statusline.segments"])
+    if skip_cache:  # Claude Code's own prompt_cache gave it
+        wanted.discard("cache")
     near = "context" in seg and context_pct is not None and context_pct >= 80
     if summary is None or not (wanted or template or near):
         return {}
@@ -192,7 +194,7 @@ def session_segments(seg: dict, size, summary, config, now_s: float, template: b
 
     values = session_rules.segments(summary, now_s, size=size)
     levels = {}
-    for name in ("cache", "session"):
+    for name in ("session",) if skip_cache else ("cache", "session"):
         text, level = values[name]
         if text:
             seg[name] = sanitize(text, 60)
@@ -286,8 +288,10 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     endpoint = session_endpoint(paths)
     state = None if unsafe else store.read_state_for(paths, endpoint)
     session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
-    if not unsafe and isinstance(payload.get("rate_limits"), dict):  # subscribers only
-        store.remember_rate_limits(paths, session_id, payload["rate_limits"])
+    if not unsafe and session_id:  # the window, model, cost and limits only stdin has, for `sessions`
+        from ccprompt.core import seen
+
+        seen.remember(paths, session_id, payload)
     duration = number(_get(payload, "cost", "total_duration_ms"))
     note = None
     worker = False  # a refresh is running or on its way (it reads the status page too)
@@ -349,6 +353,10 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     from ccprompt.core.signal import assess
 
     signal = assess(state, scan, now_s, config["waiting_s"])
+    if "rate_limits" in payload:  # subscribers: a used-up limit is the cause, not the API
+        from ccprompt.surfaces.payload_segments import limit_signal
+
+        signal = limit_signal(payload, signal, state, scan, now_s, config["waiting_s"])
     if note and state is not None and signal.status != "unknown":
         note = None  # a probe is on its way, but there is a result to show meanwhile
     style = config["statusline.style"]
@@ -364,11 +372,18 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
         levels.update(page_segments(seg, paths, config, state, signal, style, short, now_s, wanted, spawn_page))
     percent = context_percent(payload, scan)
     window = number(_get(payload, "context_window", "context_window_size"))
-    levels.update(session_segments(seg, window, summary, config, now_s, bool(template), percent))
-    if summary is not None and not unsafe and oslite.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
-        from ccprompt.surfaces import sessionfile
+    cache_done = False
+    if template or segment or {"limits", "cache"} & set(config["statusline.segments"]):
+        from ccprompt.surfaces import payload_segments
 
-        sessionfile.update(paths, transcript_path, window, summary, percent)
+        more, cache_done = payload_segments.add(seg, payload, config, segment, bool(template), now_s)
+        levels.update(more)
+    levels.update(session_segments(seg, window, summary, config, now_s, bool(template), percent, cache_done))
+    if summary is not None and not unsafe and oslite.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
+        from ccprompt.surfaces import payload_segments, sessionfile
+
+        sessionfile.update(paths, transcript_path, window, summary, percent,
+                           payload_segments.shell_cache_expiry(payload, now_s))
     if segment:
         text = compose(seg, [segment] if segment in seg else [], render.status_of(state, signal), "",
                        render.use_color(paths.env))

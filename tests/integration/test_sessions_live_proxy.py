@@ -55,11 +55,11 @@ def test_subscribers_rate_limits_from_the_status_line_reach_the_table(cc_env, ru
     payload["transcript_path"] = str(transcript)
     assert run_cli("statusline", input=json.dumps(payload), env=cc_env).returncode == 0
     state_dir = Path(cc_env["CCPROMPT_HOME"])
-    kept = sorted((state_dir / "ratelimits").iterdir())
+    kept = sorted((state_dir / "seen").iterdir())
     assert len(kept) == 1 and kept[0].stat().st_mode & 0o777 == 0o600
     before = kept[0].stat().st_mtime_ns
     run_cli("statusline", input=json.dumps(payload), env=cc_env)
-    assert kept[0].stat().st_mtime_ns == before  # unchanged limits: nothing written again
+    assert kept[0].stat().st_mtime_ns == before  # an unchanged payload: nothing written again
 
     rows = json.loads(run_cli("sessions", "--json", "--all", env=cc_env).stdout)["sessions"]
     [row] = [r for r in rows if r["session_id"] == payload["session_id"]]

@@ -93,13 +93,15 @@ def views(events: list) -> dict:
 
 def read_views(paths: Paths) -> dict:
     """The proxy's view of each session; subscribers' stdin rate limits fill in where it has none."""
-    from ccprompt.core.store import recalled_rate_limits
+    from ccprompt.core import seen
 
     out = views(read_events(paths))
-    for session_id, room in recalled_rate_limits(paths).items():
+    for session_id, record in seen.recall(paths).items():
         view = out.get(session_id)
         if view is None:
             view = out[session_id] = ProxyView()
         if view.headroom is None:
-            view.headroom = room
+            view.headroom = record.get("headroom")
+        view.window = record.get("window")
+        view.cost_usd = record.get("cost_usd")
     return out

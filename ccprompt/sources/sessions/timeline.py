@@ -82,6 +82,7 @@ def read(path: str) -> tuple[list, dict]:
     events = []
     session_id = None
     version = None
+    reported_cost = None
     for raw in data.split(b"\n"):
         if len(raw) < 20:
             continue
@@ -95,5 +96,12 @@ def read(path: str) -> tuple[list, dict]:
             session_id = entry["sessionId"][:64]
         if isinstance(entry.get("version"), str):
             version = entry["version"][:20]
+        if entry.get("type") == "cost-state":  # 2.1.332: Claude Code's own running total
+            from ccprompt.core.seen import reported_cost_of
+
+            reported_cost = reported_cost_of(entry, reported_cost)
+            continue
         events.extend(events_of(entry))
-    return events, {"session_id": session_id, "version": version, "bytes": size, "partial": start > 0}
+    return events, {"session_id": session_id, "version": version, "bytes": size, "partial": start > 0,
+                    "reported_cost_usd": reported_cost}
+
