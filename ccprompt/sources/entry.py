@@ -27,8 +27,9 @@ _MARKS = {
     "assistant": (b'"type":"assistant"', b'"type": "assistant"'),
     "system": (b'"type":"system"', b'"type": "system"'),
     "api-request": (b'"type":"api-request"', b'"type": "api-request"'),
+    "cost-state": (b'"type":"cost-state"', b'"type": "cost-state"'),  # 2.1.332: Claude Code's own cost
 }
-WANTED = ("user", "assistant", "system", "api-request")
+WANTED = ("user", "assistant", "system", "api-request", "cost-state")
 # Bookkeeping kinds whose big lines may nest the wanted patterns (a prompt snapshot holds
 # messages): past SMALL, a line with one of these is taken for what it says, unparsed.
 _BOOKKEEPING = (b'"type":"attachment"', b'"type":"api-request-shape"', b'"type":"api-request-blob"',

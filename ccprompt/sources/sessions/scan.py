@@ -113,6 +113,11 @@ def fold_entry(summary: SessionSummary, entry: dict) -> None:
             summary.attempts += 1
             summary.attempt_s = when
         return
+    if kind == "cost-state":  # 2.1.332: Claude Code's own running total for the session
+        from ccprompt.core.seen import reported_cost_of
+
+        summary.reported_cost_usd = reported_cost_of(entry, summary.reported_cost_usd)
+        return
     if kind == "system":
         if entry.get("subtype") == "compact_boundary":
             summary.compactions += 1
@@ -160,9 +165,6 @@ def is_error_reply(message: dict) -> bool:
 def fold(summary: SessionSummary, data: bytes) -> SessionSummary:
     """Fold every complete line of `data` (which starts at a line boundary) into the summary."""
     for raw in data.split(b"\n"):
-        if COST_STATE in raw[:64] and len(raw) < 64 * 1024:
-            fold_cost_state(summary, raw)
-            continue
         try:
             entry = read_line(raw)
         except ValueError:
@@ -171,18 +173,3 @@ def fold(summary: SessionSummary, data: bytes) -> SessionSummary:
             fold_entry(summary, entry)
     return summary
 
-
-COST_STATE = b'"type":"cost-state"'
-
-
-def fold_cost_state(summary: SessionSummary, raw: bytes) -> None:
-    """Claude Code 2.1.332's `cost-state` line: its own running total for the session."""
-    from ccprompt.core import fastjson
-    from ccprompt.core.seen import reported_cost_of
-
-    try:
-        entry = fastjson.loads(raw)
-    except (ValueError, RecursionError):
-        return
-    if isinstance(entry, dict) and entry.get("type") == "cost-state":
-        summary.reported_cost_usd = reported_cost_of(entry, summary.reported_cost_usd)
