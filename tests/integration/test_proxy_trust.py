@@ -340,3 +340,35 @@ def test_a_proxy_run_started_stops_by_itself_once_idle(env, upstream):
     assert 4 + 2 <= stopped_after < 4 + 2 + 6, stopped_after
     log = (Path(env["CCPROMPT_HOME"]) / "proxy.log").read_text()
     assert "no client for 2s; stopping" in log
+
+
+@NEEDS_ROOT
+@pytest.mark.parametrize("family, host", [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")])
+def test_the_owner_of_a_connecting_socket_is_told_by_netlink_and_by_proc(family, host):
+    from ccprompt.sources.proxy.peers import PeerOwners, _proc_net
+
+    with socket.socket(family) as server:
+        server.bind((host, 0))
+        server.listen()
+        port = server.getsockname()[1]
+        theirs = as_nobody(SYSTEM_PYTHON, "-I", "-c", "import socket, sys, time; "
+                           f"s = socket.create_connection(({host!r}, {port})); print('ok', flush=True); "
+                           "time.sleep(5)")
+        mine = socket.create_connection((host, port))
+        owners = PeerOwners()
+        try:
+            assert theirs.stdout.readline().startswith("ok")
+            seen = {}
+            for _ in range(2):
+                accepted, peer = server.accept()
+                seen[peer[1]] = (owners.owner(peer, accepted.getsockname()), _proc_net(peer, accepted.getsockname()))
+                accepted.close()
+            nobody_uid = 65534
+            assert seen[mine.getsockname()[1]] == (os.getuid(), os.getuid())
+            assert [value for key, value in seen.items() if key != mine.getsockname()[1]] == [(nobody_uid,) * 2]
+            assert owners.owner((host, 1), (host, port)) is None  # no such connection
+        finally:
+            owners.close()
+            mine.close()
+            theirs.kill()
+            theirs.wait()
