@@ -140,6 +140,24 @@ def takes_rest(argv: list):
     return command, rest
 
 
+def with_bare_values(argv: list) -> list:
+    """argv with the value of an option given alone (`--serve`) written in, as `fast.parse`
+    reads it: click has no option whose value may be left out."""
+    from ccprompt.cli.table import find
+
+    command, rest = find(argv)
+    bare = {flag: p.bare for p in command.params if p.bare is not None for flag in p.flags} if command else {}
+    if not bare:
+        return argv
+    head = argv[:len(argv) - len(rest)]
+    out = []
+    for i, word in enumerate(rest):
+        out.append(word)
+        if word in bare and (i + 1 == len(rest) or (rest[i + 1].startswith("-") and rest[i + 1] != "-")):
+            out.append(bare[word])
+    return head + out
+
+
 def run(argv: list) -> int:
     """Parse with Typer and run; a usage error becomes UsageError (one line, exit 2)."""
     passthrough = takes_rest(argv)
@@ -149,7 +167,7 @@ def run(argv: list) -> int:
         return fast.run(*passthrough)
     command = click_command()
     try:
-        result = command.main(args=list(argv) or ["--help"], prog_name="ccprompt", standalone_mode=False)
+        result = command.main(args=with_bare_values(list(argv)) or ["--help"], prog_name="ccprompt", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx else "")
         return 0

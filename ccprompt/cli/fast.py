@@ -55,6 +55,8 @@ def parse(command: Command, args: list) -> dict:
                 continue
             if eq:
                 raw = inline
+            elif param.bare is not None and (i >= len(args) or (args[i].startswith("-") and args[i] != "-")):
+                raw = param.bare  # `--serve` alone, or followed by another option
             elif i < len(args):
                 raw = args[i]
                 i += 1

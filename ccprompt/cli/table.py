@@ -16,13 +16,15 @@ class Param:
     """
 
     __slots__ = ("name", "flags", "kind", "default", "help", "choices", "low", "high", "metavar", "hidden",
-                 "invalid")
+                 "invalid", "bare")
 
     def __init__(self, name, flags=(), kind="str", default=None, help="", choices=None, low=None, high=None,
-                 metavar=None, hidden=False, invalid=None):
+                 metavar=None, hidden=False, invalid=None, bare=None):
         self.name, self.flags, self.kind, self.default, self.help = name, tuple(flags), kind, default, help
         self.choices, self.low, self.high, self.metavar, self.hidden = choices, low, high, metavar, hidden
         self.invalid = invalid  # the message for a value outside `choices`, with {value}
+        # An option whose value may be left out (`--serve` alone): the value it then takes.
+        self.bare = bare
 
     @property
     def shown_metavar(self) -> str:
@@ -203,8 +205,9 @@ COMMANDS = (
                    "Write DIR/ccprompt.prom atomically (node_exporter textfile collector) instead of printing.",
                    metavar="DIR"),
              Param("serve", ("--serve",), "str", None,
-                   "Serve /metrics over HTTP on ADDR (127.0.0.1:9464 by default with `--serve ''`; a bare "
-                   "port means 127.0.0.1:PORT) until SIGTERM or SIGINT.", metavar="ADDR"),
+                   "Serve /metrics over HTTP on ADDR (127.0.0.1:9464 with `--serve` alone; a bare port means "
+                   "127.0.0.1:PORT) until SIGTERM or SIGINT. Answers only a loopback or the bound Host.",
+                   metavar="[ADDR]", bare="127.0.0.1:9464"),
              Param("by_session", ("--by-session",), "flag", False,
                    "Also export one series per session id (unbounded labels: keep it for small fleets)."))),
     Command(("sessions",), "ccprompt.commands.sessions:sessions",

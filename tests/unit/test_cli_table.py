@@ -157,3 +157,20 @@ def test_help_is_ours_only_before_the_command_run_runs(argv, ours):
     else:
         asked = False
     assert asked is ours
+
+
+@pytest.mark.parametrize("args, serve, by_session", [
+    (["--serve"], "127.0.0.1:9464", False),
+    (["--serve", "--by-session"], "127.0.0.1:9464", True),
+    (["--by-session", "--serve"], "127.0.0.1:9464", True),
+    (["--serve", ":9999"], ":9999", False),
+    (["--serve=9999"], "9999", False),
+])
+def test_a_bare_serve_means_the_default_address_in_both_parsers(args, serve, by_session, monkeypatch):
+    seen = []
+    monkeypatch.setattr("ccprompt.commands.metrics.metrics", lambda **kw: seen.append(kw) or 0)
+    metrics = next(c for c in table.COMMANDS if c.words == ("metrics",))
+    parsed = fast.parse(metrics, args)
+    assert (parsed["serve"], parsed["by_session"]) == (serve, by_session)
+    assert app.run(["metrics", *args]) == 0  # Typer, as `ccprompt metrics` runs it
+    assert (seen[0]["serve"], seen[0]["by_session"]) == (serve, by_session)
