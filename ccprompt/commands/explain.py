@@ -56,13 +56,36 @@ def newest_transcript(claude_dir: str) -> str | None:
     return best
 
 
-def last_probe(state, now_s: float) -> str:
+def credential_words(state, paths) -> str:
+    """With which credential the probe ran; for a keyless user, how Claude Code signs in instead."""
+    if state.source not in (None, "none"):
+        return f"with the credential from {state.source}"
+    from ccprompt.sources import login
+
+    found = login.detect(paths)
+    if found:
+        return f"anonymous: {found.line()}"
+    return "anonymous (no credential; a 401 still proves the path)"
+
+
+def keyless_words(paths) -> str | None:
+    """For a user with no key ccprompt can use: how Claude Code signs in, and what the line can know."""
+    from ccprompt.sources import credentials, login
+
+    if credentials.resolve(paths).present:
+        return None
+    found = login.detect(paths)
+    return f"{found.line()} ({found.where})" if found else None
+
+
+def last_probe(state, now_s: float, paths=None) -> str:
+    from ccprompt.core.paths import Paths
+
     windows, network = state.windows, state.network
     if not windows.last_probe_epoch_ms:
         return "none yet"
     parts = [f"{_age(now_s - windows.last_probe_epoch_ms / 1000)} ago", f"{word(windows.last_probe_mode)} probe"]
-    credential = "anonymous (no credential; a 401 still proves the path)" if state.source in (None, "none") \
-        else f"with the credential from {state.source}"
+    credential = credential_words(state, paths or Paths())
     if network.last_http_status:
         result = f"HTTP {network.last_http_status}"
         if network.error_type:
@@ -148,9 +171,13 @@ def next_probe(config, state, scan, now_s: float, decision) -> str:
     if decision.reason.startswith("no probe can be made"):
         retry = state.windows.last_probe_epoch_ms / 1000 + 3 * config["red_interval_s"]
         return f"a retry in {_age(retry - now_s)} ({decision.reason})"
-    last = state.windows.last_baseline_epoch_ms / 1000 if state else 0
-    due = last + config["green_interval_s"]
-    return f"in {_age(due - now_s)} (a baseline probe every {config['green_interval_s']}s; now: {plain(decision.reason)})"
+    from ccprompt.core import schedule
+
+    # The same rules that decide, asked when: a failure on show is probed again on its backoff.
+    due_ms, kind, reason = schedule.next_rule(int(now_s * 1000), state, config, transcript=scan)
+    if kind == "GREEN":
+        reason = f"a baseline probe every {config['green_interval_s']}s"
+    return f"in {_age(due_ms / 1000 - now_s)} ({word(kind)}: {plain(reason)}; now: {plain(decision.reason)})"
 
 
 def explain(transcript: str | None = None, as_json: bool = False) -> int:
@@ -179,7 +206,7 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
         "line": line,
         "shown": f"{signal.status}, {SOURCES.get(signal.source, signal.source)}"
                  + (f": {signal.cause}" if signal.cause else ""),
-        "last probe": last_probe(state, now_s) if state else "none yet: no state (run `ccprompt probe`)",
+        "last probe": last_probe(state, now_s, paths) if state else "none yet: no state (run `ccprompt probe`)",
         "verdict": (state.reason or state.status) if state else "-",
         "rule": rule(config, state),
         "proxy": passive(state, now_s),
@@ -188,6 +215,9 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
         "status page": statuspage.explain_lines(page, config["statuspage_url"], int(now_s * 1000), pinned,
                                                 signal.status),
     }
+    keyless = keyless_words(paths)
+    if keyless:
+        facts["sign-in"] = keyless
     if as_json:
         from ccprompt.core.text import dumps_json
 

@@ -63,18 +63,27 @@ def _print(outcome, state, paths, *, verbose: bool, as_json: bool, written: bool
     from ccprompt.core import render
     from ccprompt.core.text import dumps_json, fmt_ms, sanitize
 
+    found = None
+    if outcome.anonymous:  # keyless: say how Claude Code signs in, and what that means here
+        from ccprompt.sources import login
+
+        found = login.detect(paths)
     if as_json:
-        print(dumps_json(public(outcome)))
+        document = public(outcome)
+        document["login"] = found.kind if found else None
+        print(dumps_json(document))
     elif verbose:
         from ccprompt.surfaces import waterfall
 
-        print(waterfall.report(outcome, state, written=written))
+        print(waterfall.report(outcome, state, written=written, login=found.line() if found else None))
     else:
         line = render.network_segment(state, "full")
         if outcome.status in ("healthy", "unknown"):
             line += f" Total:{fmt_ms(outcome.total_ms)}"
         color = color_for(sys.stdout, paths.env)
         print(render.colorize(line, outcome.status, color) + f"  {sanitize(_detail(line, outcome.reason), 160)}")
+        if found:
+            print(found.line())
 
 
 def _detail(line: str, reason: str) -> str:

@@ -147,16 +147,22 @@ def decide(now_ms: int, state: MonitorState | None, config, *, session_id=None, 
     return Decision(kind=None, reason=skip or "nothing due")
 
 
-def next_due(now_ms: int, state: MonitorState | None, config, *, transcript: TranscriptScan | None = None):
-    """(when, kind) `decide` will next find a probe due (now_ms when one is due now); None when never.
+def next_rule(now_ms: int, state: MonitorState | None, config, *, transcript: TranscriptScan | None = None):
+    """(when, kind, why) `decide` will next find a probe due (now_ms when one is due now); None when never.
 
     Session-only rules (a new session's COLD probe) are left out: they come with a render.
     """
     if not config["monitoring_enabled"]:
         return None
     candidates, block, _ = _rules(now_ms, state, config, None, None, transcript)
-    kind, due, _ = min(candidates, key=lambda rule: rule[1])  # the first of equals: the higher priority
-    return max(block, due), kind
+    kind, due, reason = min(candidates, key=lambda rule: rule[1])  # the first of equals: the higher priority
+    return max(block, due), kind, reason
+
+
+def next_due(now_ms: int, state: MonitorState | None, config, *, transcript: TranscriptScan | None = None):
+    """(when, kind) of `next_rule`; None when never."""
+    upcoming = next_rule(now_ms, state, config, transcript=transcript)
+    return upcoming[:2] if upcoming else None
 
 
 def next_due_ms(now_ms: int, state: MonitorState | None, config, *, transcript: TranscriptScan | None = None):

@@ -58,10 +58,12 @@ def _ratelimit(limits: dict) -> str:
     return ", ".join(parts) + f" (headroom {headroom:.0%})"
 
 
-def report(outcome, state: dict, written: bool) -> str:
-    """The whole verbose report as text."""
+def report(outcome, state: dict, written: bool, login: str | None = None) -> str:
+    """The whole verbose report as text; `login` says how Claude Code signs in when ccprompt has no key."""
     kind = KIND_NAMES.get(outcome.credential_kind, "")
-    if outcome.credential_source == "none":
+    if outcome.credential_source == "none" and login:
+        credential = f"none (anonymous probe): {login}"
+    elif outcome.credential_source == "none":
         credential = "none (anonymous probe: auth not checked)"
     else:
         credential = f"{outcome.credential_source} ({kind})"

@@ -80,9 +80,17 @@ def credential(ctx):
     if found.present:
         return ok(f"{KIND_NAMES.get(found.kind, found.kind)} {found.variable} from {found.source}, "
                   f"{found.token_length} characters", data)
+    login = ctx.login
+    if login:
+        data["login"] = login.kind
     if ctx.config.get("anonymous", True):
+        if login:
+            # Claude Code signs in without a key ccprompt may use: nothing to fix.
+            return ok(f"{login.line()} ({_clean(login.where, 160)}; the probe is anonymous)", data)
         return warn("none found; probing anonymously (a 401 from the API still proves the path works)",
                     fixes.CREDENTIAL_ANONYMOUS, data)
+    if login:
+        return fail(f"{login.line()}; but anonymous = false: nothing can be probed", fixes.CREDENTIAL_LOGIN, data)
     return fail("none found, and anonymous = false: nothing can be probed", fixes.CREDENTIAL_REQUIRED, data)
 
 

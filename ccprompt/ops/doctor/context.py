@@ -33,6 +33,13 @@ class Context:
         return credentials.resolve(self.paths)
 
     @cached_property
+    def login(self):
+        """How Claude Code signs in (a subscription, an apiKeyHelper), found without reading a secret."""
+        from ccprompt.sources import login
+
+        return login.detect(self.paths)
+
+    @cached_property
     def _target(self):
         from ccprompt.ops.doctor import netpath
 

@@ -13,6 +13,7 @@ CREDENTIAL = ("export ANTHROPIC_API_KEY=... (or ANTHROPIC_AUTH_TOKEN / CLAUDE_CO
               "shell rc or the env object of ~/.claude/settings.json")
 CREDENTIAL_ANONYMOUS = CREDENTIAL + ", if you want the credential itself checked"
 CREDENTIAL_REQUIRED = CREDENTIAL + "; or set anonymous = true in the config"
+CREDENTIAL_LOGIN = "set anonymous = true in the config (ccprompt never uses Claude Code's own sign-in)"
 BASE_URL_BAD = "set ANTHROPIC_BASE_URL to a URL like https://api.anthropic.com, or unset it"
 BASE_URL_PLAIN_HTTP = "use an https:// URL for ANTHROPIC_BASE_URL"
 NEEDS_BASE_URL = "correct the base URL first"
