@@ -112,10 +112,23 @@ def report_timing(request, tmp_path_factory):
     return report
 
 
+def brief(record: dict) -> str:
+    """One quotable row: release, credential, scenario, every seconds_* figure and the lines shown."""
+    head = f"{record.get('claude_code') or '-':<8} {record.get('auth') or '-':<7} {record['scenario']}:"
+    seconds = [f"{k.replace('seconds_', '')}={'never' if v is None else v}" for k, v in record.items()
+               if "seconds_" in k]
+    shown = [f"{k}={v!r}" for k, v in record.items() if isinstance(v, str) and v and (
+        k.endswith("_line") or k.endswith("_red") or k.endswith("_green"))]
+    return " ".join([head, *seconds, *shown])
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     lines = config.stash.get(_TIMINGS, [])
     if lines:
         terminalreporter.section("ccprompt e2e timings (real Claude Code)")
+        for line in lines:
+            terminalreporter.write_line(brief(json.loads(line)))
+        terminalreporter.write_line("every figure, as JSON lines:")
         for line in lines:
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"(also in {config.stash.get(_TIMINGS_FILE, '?')})")

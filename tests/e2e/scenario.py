@@ -63,22 +63,23 @@ def attempt_shown(line: str) -> int | None:
 
 
 def red_expected(auth: str, attempts_written: bool):
-    """What the line must show during a 529 storm, as (predicate, description).
+    """What the line must show during a 529 storm: (predicate, description, target seconds).
 
     - with a key (the probe sees the 529): 🔴 and the cause, plus the attempt where the
-      transcript records attempts;
-    - keyless where the transcript records attempts: 🔴, "retrying" and the attempt;
-    - keyless where it does not: the waiting turn (⏳), and never 🟢 (checked apart).
+      transcript records attempts; the issue's 15 s;
+    - keyless where the transcript records attempts: 🔴, "retrying" and the attempt; 15 s;
+    - keyless where it does not, nothing shows a failure: the waiting turn (⏳), never 🟢.
+      The 15 s target does not cover this case; it is held to the stall's 30 s.
     """
     if auth == "key" and attempts_written:
         return (lambda line: red(line) and CAUSE_529.search(line) and attempt_shown(line)), \
-            "🔴 naming 529/overloaded and the attempt"
+            "🔴 naming 529/overloaded and the attempt", RED_TARGET_S
     if auth == "key":
-        return (lambda line: red(line) and CAUSE_529.search(line)), "🔴 naming 529/overloaded"
+        return (lambda line: red(line) and CAUSE_529.search(line)), "🔴 naming 529/overloaded", RED_TARGET_S
     if attempts_written:
         return (lambda line: red(line) and CAUSE_RETRYING.search(line) and attempt_shown(line)), \
-            "🔴 saying Claude Code is retrying, with the attempt"
-    return (lambda line: waiting(line) and not green(line)), "the waiting turn (⏳), not 🟢"
+            "🔴 saying Claude Code is retrying, with the attempt", RED_TARGET_S
+    return (lambda line: waiting(line) and not green(line)), "the waiting turn (⏳), not 🟢", STALL_MARKER_S
 
 
 # -- the transcript, asked what this release writes --------------------------
