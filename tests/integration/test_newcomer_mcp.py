@@ -17,21 +17,41 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
 
 
 def exchange(env, *messages):
-    lines = "".join(json.dumps(m) + "\n" for m in messages)
-    return subprocess.run([sys.executable, "-m", "ccprompt", "mcp"], input=lines, env=env, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=60)
+    """Send `messages`, read until every request among them is answered, then close stdin (the
+    server stops when stdin closes, so it must stay open until then). Returns (answers, stderr)."""
+    server = subprocess.Popen([sys.executable, "-m", "ccprompt", "mcp"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT, text=True)
+    try:
+        server.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+        server.stdin.flush()
+        wanted = {m["id"] for m in messages if "id" in m}
+        answers = {}
+        while wanted - set(answers):
+            line = server.stdout.readline()
+            if not line:
+                break
+            message = json.loads(line)
+            if "id" in message:
+                answers[message["id"]] = message
+        server.stdin.close()
+        server.wait(timeout=30)
+        stderr = server.stderr.read()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    return answers, stderr
 
 
 def test_server_info_is_ccpromptss_version_and_stderr_stays_quiet(cc_env):
     from ccprompt import __version__
 
-    done = exchange(cc_env, INITIALIZE, {"jsonrpc": "2.0", "method": "notifications/initialized"},
-                    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
-    answers = {m["id"]: m for m in map(json.loads, done.stdout.splitlines()) if "id" in m}
+    answers, stderr = exchange(cc_env, INITIALIZE, {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                               {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
     # Before: serverInfo.version was the SDK's (1.30.0), and an INFO line went to stderr per request.
     assert answers[1]["result"]["serverInfo"] == {"name": "ccprompt", "version": __version__}
     assert answers[2]["result"]["tools"]
-    assert done.stderr == "", done.stderr
+    assert stderr == "", stderr
 
 
 def broken_install(tmp_path, env):

@@ -37,27 +37,70 @@ def reinstall_hint(prefix: str | None = None) -> str:
 
 
 def handshake(argv: list, env=None, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> tuple[str | None, dict]:
-    """(None, serverInfo) when `argv` answers `initialize` as an MCP server; else (the problem, {})."""
-    lines = json.dumps(INITIALIZE) + "\n"
+    """(None, serverInfo) when `argv` answers `initialize` as an MCP server; else (the problem, {}).
+
+    stdin stays open until the answer (or the time limit): the server stops when stdin closes."""
+    import selectors
+    import time
+
     try:
-        done = subprocess.run(argv, input=lines, capture_output=True, text=True, timeout=timeout_s,
-                              env=dict(os.environ if env is None else env))
+        server = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=dict(os.environ if env is None else env))
     except FileNotFoundError:
         return f"{argv[0]} does not exist", {}
     except PermissionError:
         return f"{argv[0]} cannot be run", {}
-    except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + timeout_s
+    output, errors = b"", b""
+    try:
+        server.stdin.write((json.dumps(INITIALIZE) + "\n").encode())
+        server.stdin.flush()
+        with selectors.DefaultSelector() as selector:
+            selector.register(server.stdout, selectors.EVENT_READ)
+            selector.register(server.stderr, selectors.EVENT_READ)
+            while selector.get_map() and time.monotonic() < deadline:
+                for key, _ in selector.select(max(deadline - time.monotonic(), 0.01)):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fileobj)
+                    elif key.fileobj is server.stdout:
+                        output += chunk
+                    else:
+                        errors = (errors + chunk)[-4096:]
+                info = _server_info(output)
+                if info is not None:
+                    return None, info
+    except OSError as exc:
+        return f"it stopped before answering ({exc.strerror or exc})", {}
+    finally:
+        for stream in (server.stdin, server.stdout, server.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            server.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    if time.monotonic() >= deadline:
         return f"no answer to initialize within {timeout_s:g}s", {}
-    for line in done.stdout.splitlines():
+    said = (errors.decode("utf-8", "replace").strip().splitlines() or [f"exit {server.returncode}"])[-1]
+    from ccprompt.core.text import sanitize
+
+    return f"it did not answer initialize: {sanitize(said, 200)}", {}
+
+
+def _server_info(output: bytes):
+    for line in output.decode("utf-8", "replace").splitlines():
         try:
             message = json.loads(line)
         except ValueError:
             continue
         if isinstance(message, dict) and message.get("id") == 1 and isinstance(message.get("result"), dict):
             info = message["result"].get("serverInfo")
-            return None, info if isinstance(info, dict) else {}
-    said = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-    return f"it did not answer initialize: {said[:200]}", {}
+            return info if isinstance(info, dict) else {}
+    return None
 
 
 @check("mcp", "MCP server")
