@@ -73,7 +73,7 @@ KEYS = (
         help="a client connection with no request in progress is closed after this"),
     Key("proxy.max_connections", "int", 1024, 16, 1_000_000,
         help="client connections at once; past it the longest idle goes, else a 503"),
-    Key("proxy.buffer_mb", "int", 64, 64, 65536, help="request bytes the proxy holds at once, all clients together"),
+    Key("proxy.buffer_mb", "int", 32, 8, 65536, help="request bytes the proxy holds at once, all clients together"),
 )
 BY_NAME = {key.name: key for key in KEYS}
 SECTIONS = {name.split(".")[0] for name in BY_NAME if "." in name}

@@ -25,7 +25,7 @@ from .sse import SSEParser
 __all__ = ("Analyzer", "Attempt", "AttemptState", "SSEParser", "STALL_S", "clean_text", "yield_to")
 
 STALL_S = 30.0
-QUEUE_BUDGET_BYTES = 64 * 1024 * 1024
+QUEUE_BUDGET_BYTES = 16 * 1024 * 1024
 RETRY_MEMORY = 512  # requests whose consecutive failures are remembered
 YIELD_STEP_S = 0.0002
 YIELD_MAX_S = 0.05  # background work never waits longer than this for the forwarding side

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import select
 import time
 
 import httptools
@@ -288,6 +289,9 @@ class ClientProtocol(asyncio.Protocol):
 
     def check(self, now: float, limits) -> None:
         """Close a connection that has kept the proxy waiting too long; never one being answered."""
+        if self.paused and not self.gone and _hung_up(self.transport):
+            self.transport.abort()  # a paused transport reads nothing, so its peer's close goes unseen
+            return
         if self.gone or self.exchange is not None or self.queue or self.closing:
             return
         reading = self.reading
@@ -300,6 +304,22 @@ class ClientProtocol(asyncio.Protocol):
                 self.refuse(408, "request head not received in time")
         elif now - max(reading.body_started, self.turn) > limits.body_timeout_s:
             self.refuse(408, "request body not received in time")
+
+
+_HUNG_UP = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR if hasattr(select, "poll") else 0
+
+
+def _hung_up(transport) -> bool:
+    """The peer has closed its side (Linux: POLLRDHUP), seen without reading a byte."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or not _HUNG_UP:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), _HUNG_UP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 def _origin_form(target: bytes) -> bytes:

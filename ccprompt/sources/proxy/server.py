@@ -26,7 +26,7 @@ from . import trust
 from .analysis import STALL_S, Analyzer
 from .client import ClientProtocol
 from .exchange import HEALTH_PATH
-from .limits import SWEEP_S, Budget, Limits, raise_open_files
+from .limits import SWEEP_S, Budget, Limits, Trimmer, raise_open_files
 from .message import refusal
 from .peers import PeerOwners, is_loopback
 from .relay import Pool
@@ -81,6 +81,7 @@ class ProxyServer:
         self.refused_users = 0
         self.limits = limits or Limits()
         self.budget = Budget(self.limits.buffer_bytes)
+        self.trimmer = Trimmer()
         self.refused_connections = 0
         self.host = host
         self.port = port
@@ -131,11 +132,15 @@ class ProxyServer:
         self.budget.forget(client)
 
     def _sweep(self) -> None:
+        self._sweeper = self.loop.call_later(SWEEP_S, self._sweep)
         now = time.monotonic()
         limits = self.limits
         for client in list(self.clients):
-            client.check(now, limits)
-        self._sweeper = self.loop.call_later(SWEEP_S, self._sweep)
+            try:
+                client.check(now, limits)
+            except Exception:  # noqa: BLE001 - one connection's trouble must not stop the sweep
+                client.transport.abort()
+        self.trimmer.maybe(now, self.budget.held == 0 and not self.waiting)
 
     @property
     def url(self) -> str:
