@@ -10,7 +10,7 @@ Standard library only and no `json` import: this runs on every redraw. Every val
 checked number or a short string of safe characters, so the record is written by hand.
 """
 
-from ccprompt.core import fastjson, files, oslite
+from ccprompt.core import fastjson, files, oslite, statedir
 from ccprompt.core.text import number
 
 DIR = "seen"
@@ -153,7 +153,7 @@ def remember(paths, session_id, payload: dict) -> None:
     data = _encode(record).encode()
     path = _path(paths, session_id)
     try:
-        if files.read_regular(path, LIMIT) == data:
+        if statedir.read_state(paths.state_dir, path, LIMIT) == data:
             return
     except OSError:
         pass
@@ -176,7 +176,7 @@ def recall(paths) -> dict:
         if not name.endswith(".json"):
             continue
         try:
-            raw = fastjson.loads(files.read_regular(oslite.join(directory, name), LIMIT))
+            raw = fastjson.loads(statedir.read_state(paths.state_dir, oslite.join(directory, name), LIMIT))
         except (OSError, ValueError, RecursionError):
             continue
         if not isinstance(raw, dict):

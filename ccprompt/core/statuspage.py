@@ -343,10 +343,10 @@ def path_of(paths) -> str:
 
 def read(paths) -> "PageRecord | None":
     """The record, or None when missing, unreadable or not ours. Never raises."""
-    from ccprompt.core import fastjson, files
+    from ccprompt.core import fastjson, statedir
 
-    try:
-        return PageRecord.from_json(fastjson.loads(files.read_regular(path_of(paths), FILE_LIMIT)))
+    try:  # only from a state directory that is the user's alone (core.statedir)
+        return PageRecord.from_json(fastjson.loads(statedir.read_state(paths.state_dir, path_of(paths), FILE_LIMIT)))
     except (OSError, ValueError, RecursionError):
         return None
 

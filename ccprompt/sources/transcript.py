@@ -298,7 +298,7 @@ def _memory_file(directory: str, path: str) -> str:
 
 def _recall(target: str, path: str, info):
     try:
-        raw = fastjson.loads(files.read_regular(target, MEMORY_LIMIT))
+        raw = fastjson.loads(files.read_regular(target, MEMORY_LIMIT, owned=True))
     except (OSError, ValueError, RecursionError):
         return None
     if (not isinstance(raw, dict) or raw.get("v") != MEMORY_VERSION or raw.get("path") != path
