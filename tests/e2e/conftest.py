@@ -41,7 +41,8 @@ def claude_version(request) -> str:
     try:
         return resolve_version(request.param)
     except ClaudeCodeUnavailable as exc:
-        unavailable(str(exc))
+        reason = str(exc)
+    unavailable(reason)  # outside the except block: one clear line, no chained traceback
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +55,8 @@ def claude_code_argv(claude_version) -> list[str]:
     try:
         return ensure_claude_code(claude_version)
     except ClaudeCodeUnavailable as exc:
-        unavailable(str(exc))
+        reason = str(exc)
+    unavailable(reason)
 
 
 @pytest.fixture
