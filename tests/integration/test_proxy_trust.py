@@ -372,3 +372,32 @@ def test_the_owner_of_a_connecting_socket_is_told_by_netlink_and_by_proc(family,
             mine.close()
             theirs.kill()
             theirs.wait()
+
+
+def host_address() -> str | None:
+    """This machine's first non-loopback IPv4 address, if it has one."""
+    found = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True, timeout=10).stdout.split()
+    addresses = [word.split("/")[0] for word in found if "/" in word and not word.startswith("127.")]
+    return addresses[0] if addresses else None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or host_address() is None, reason="needs a non-loopback address")
+@pytest.mark.parametrize("remote", [False, True], ids=["local-socket", "another-host"])
+def test_a_connection_whose_owner_cannot_be_told_is_forwarded_but_never_recorded(remote, upstream, tmp_path):
+    from harness.proxyrun import ProxyThread
+
+    events_file = tmp_path / "requests.jsonl"
+    seen_events = []
+    with ProxyThread(Upstream(upstream.url, ca_file=upstream.ca_file), host="0.0.0.0",
+                     events_path=str(events_file), on_event=seen_events.append) as proxy:
+        if remote:  # what the kernel says of a peer on another host: no local socket
+            proxy.server.peers.owner = lambda peer, local: None
+        got = request(host_address(), proxy.port, body=b'{"model":"m"}', headers=[("x-api-key", TEST_KEY)],
+                      timeout=10)
+        time.sleep(0.5)
+    assert got.status == 200 and got.body == b"".join(message_stream())
+    recorded = [json.loads(line) for line in events_file.read_text().splitlines()] if events_file.exists() else []
+    if remote:
+        assert recorded == [] and seen_events == []
+    else:  # a local socket on a non-loopback address is told like any other: the owner's, recorded
+        assert [e["status"] for e in recorded if e["kind"] == "attempt"] == [200] and seen_events

@@ -26,45 +26,16 @@ from . import trust
 from .analysis import STALL_S, Analyzer
 from .client import ClientProtocol
 from .exchange import HEALTH_PATH
+from .gate import Gate
 from .limits import SWEEP_S, Budget, Limits, Trimmer, raise_open_files
 from .message import refusal
-from .peers import PeerOwners, is_loopback
+from .peers import PeerOwners
 from .relay import Pool
 from .sink import EVENTS_FILE, Counters
 from .upstream import ENV_SPEC, Upstream
 
 __all__ = ["HEALTH_PATH", "SERVICE_NAME", "ProxyServer", "main", "run_loop", "serve"]
 SERVICE_NAME = trust.SERVICE_NAME
-
-
-class Gate(asyncio.Protocol):
-    """The first protocol of every accepted connection: lets in the owner's own, refuses other users'.
-
-    Decided once per connection, in `connection_made`; an admitted connection's transport is
-    then handed to a ClientProtocol, so requests pay nothing for the check. A refused one
-    never counts against the connection cap.
-    """
-
-    __slots__ = ("server",)
-
-    def __init__(self, server) -> None:
-        self.server = server
-
-    def connection_made(self, transport) -> None:
-        if not self.server.admits(transport):
-            self.server.refused_users += 1
-            transport.write(refusal(403, "not your proxy"))
-            transport.close()
-            return
-        client = ClientProtocol(self.server)
-        transport.set_protocol(client)
-        client.connection_made(transport)
-
-    def data_received(self, data: bytes) -> None:  # a refused connection's bytes are dropped unread
-        pass
-
-    def connection_lost(self, exc) -> None:
-        pass
 
 
 class ProxyServer:
@@ -169,21 +140,6 @@ class ProxyServer:
 
     def _protocol(self):
         return Gate(self) if self.peers is not None else ClientProtocol(self)
-
-    def admits(self, transport) -> bool:
-        """False for a loopback connection whose socket belongs to another user.
-
-        Where the owner cannot be told (not Linux, or a peer on another host when listening
-        beyond loopback), the connection is let in.
-        """
-        peer = transport.get_extra_info("peername")
-        local = transport.get_extra_info("sockname")
-        if not peer or not local or not isinstance(peer[0], str) or not is_loopback(peer[0]):
-            return True
-        uid = self.peers.owner(peer, local)
-        if uid is None:
-            return not self.peers.linux  # on Linux a local socket we cannot find is gone or not ours
-        return uid in self.uids
 
     def health_reply(self, target: str) -> tuple[int, bytes]:
         """The health request's answer: the document with its proof for a caller holding the secret, else 404."""
