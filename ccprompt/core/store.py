@@ -62,7 +62,10 @@ def write_prompt_cache(paths: Paths, state: MonitorState | None, config=None) ->
     from ccprompt.core import promptcache, schedule
     from ccprompt.core.config import Config
 
-    due = schedule.next_due_ms(int(time.time() * 1000), state, config or Config.load(paths))
+    now_ms = int(time.time() * 1000)
+    due = schedule.next_due_ms(now_ms, state, config or Config.load(paths))
+    if due is not None and due <= now_ms:
+        due = now_ms - now_ms % 1000  # due now: this very second, not the next one
     files.private_dir(paths.state_dir)
     files.atomic_write(paths.prompt_file, files.encode(promptcache.render(state, due)))
 

@@ -655,3 +655,43 @@ def test_the_real_refresh_probes_the_api_once_and_the_next_prompt_shows_it(shell
     assert fake_api.request_count == 1
     # The key travelled only through the environment: not into output, the cache or state.
     assert_no_secret(result, Path(env["CCPROMPT_HOME"]), script)
+
+
+# -- the due line: sooner while a failure is on show ---------------------------------------------
+
+
+def failing(probed_s_ago: float, failures: int = 1) -> dict:
+    """A probe that said error `probed_s_ago` seconds ago, the `failures`-th in a row; baseline fresh."""
+    document = state("error", latency=2000, epoch_s=time.time() - probed_s_ago)
+    document["monitoring_state"].update(failed_in_a_row=failures, last_baseline_epoch_ms=int(time.time() * 1000))
+    return document
+
+
+@pytest.mark.parametrize("shell", shells.SHELLS)
+def test_a_failure_on_show_is_refreshed_on_the_backoff_not_the_interval(shell, setup):
+    """The cache's last line says when the scheduler wants the next probe: 10 s after a first failure."""
+    script = setup.script(shell, "none", "short", refresh=True, interval=300)
+    hook = HOOK[shell]
+    write_prompt_cache(str(setup.home), failing(probed_s_ago=3))  # due in 7 s: nothing yet
+    result = {"bash": bash, "zsh": zsh, "fish": fish}[shell](f"source {script}\n{hook}\n{hook}\n", setup.env())
+    assert (result.returncode, result.stderr) == (0, "")
+    time.sleep(0.3)
+    assert setup.call_lines() == []
+    write_prompt_cache(str(setup.home), failing(probed_s_ago=11))  # due a second ago, 289 s before the interval
+    result = {"bash": bash, "zsh": zsh, "fish": fish}[shell](f"source {script}\n{hook}\n{hook}\n", setup.env())
+    assert (result.returncode, result.stderr) == (0, "")
+    assert setup.wait_for_calls(1) == ["refresh"]
+    time.sleep(0.3)
+    assert setup.call_lines() == ["refresh"]  # once, however many prompts
+
+
+@pytest.mark.parametrize("shell", shells.SHELLS)
+def test_a_cache_written_before_the_due_line_still_reads_and_refreshes_on_the_interval(shell, setup):
+    lines = render_prompt_cache(state("degraded", latency=990, epoch_s=time.time() - 400)).split("\n")[:9]
+    write_raw_cache(setup.home, lines)
+    script = setup.script(shell, "none", "short", refresh=True, interval=300)
+    result = {"bash": bash, "zsh": zsh, "fish": fish}[shell](
+        f"source {script}\n{HOOK[shell]}\necho \"seen=$CCPROMPT_STATUS\"\n", setup.env())
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert marked(result.stdout, "seen=") == ["degraded"]
+    assert setup.wait_for_calls(1) == ["refresh"]  # 400 s old: past the interval
