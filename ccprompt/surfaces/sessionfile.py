@@ -12,9 +12,9 @@ from ccprompt.core import files, oslite, promptsession, statedir
 def update(paths, transcript_path: str, size, summary=None, percent=None, cache_expiry=None) -> bool:
     """Rewrite the file when the transcript changed; True when it was written.
 
-    `summary` is the transcript reader's (read now when not given); `size` and `percent`
-    are the context window and its use as Claude Code reports them; `cache_expiry` is when
-    its prompt cache expires (epoch s, 0 for a cold cache), taken from the payload's
+    `summary` is the transcript reader's `Reading` (read now when not given); `size` and
+    `percent` are the context window and its use as Claude Code reports them; `cache_expiry`
+    is when its prompt cache expires (epoch s, 0 for a cold cache), taken from the payload's
     `prompt_cache` where there is one instead of re-derived from the transcript.
     """
     try:
@@ -34,7 +34,7 @@ def update(paths, transcript_path: str, size, summary=None, percent=None, cache_
             summary = transcript.read(transcript_path)
             if summary is None:
                 return False
-        text = promptsession.render(summary, key, size, percent, cache_expiry)
+        text = promptsession.render(summary.summary(), key, size, percent, cache_expiry)
         files.atomic_write(target, files.encode(text))
         return True
     except (OSError, ValueError, TypeError):

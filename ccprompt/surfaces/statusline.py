@@ -128,7 +128,7 @@ def session_segments(seg: dict, size, summary, config, now_s: float, template: b
     """Add the `cache` and `session` segments when the layout (or a format) asks for them, and
     the turns-to-compact estimate to `context` once the context is past 80% of the window.
 
-    `summary` is what the transcript reader made of the session (the same reading the
+    `summary` is the transcript reader's `Reading` of the session (the same reading the
     network segment used). `size` is the context window Claude Code reports. Returns their
     colours by level.
     """
@@ -140,7 +140,7 @@ def session_segments(seg: dict, size, summary, config, now_s: float, template: b
         return {}
     from ccprompt.core import session_rules
 
-    values = session_rules.segments(summary, now_s, size=size)
+    values = session_rules.segments(summary.summary(), now_s, size=size)
     levels = {}
     for name in ("session",) if skip_cache else ("cache", "session"):
         text, level = values[name]

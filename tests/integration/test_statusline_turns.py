@@ -114,9 +114,9 @@ def test_a_first_prompt_529_storm_turns_red_at_the_second_attempt_and_green_on_t
         handle.write(lines([ATTEMPT], sent + 0.9))  # Claude Code's second attempt: it is retrying
     line = render(keyed, transcript)
     assert "🔴 Claude Code is retrying · attempt 2" in line, line  # at once, before any probe says so
+    red = fake_api.wait_for_requests(before + 1, timeout=10)[before:]
+    assert red[-1].json["model"] == "claude-sonnet-5-5"  # the RED probe asks the session's model
     settle(keyed)
-    red = [r for r in fake_api.requests[before:]]
-    assert red and red[-1].json["model"] == "claude-sonnet-5-5"  # the RED probe asks the session's model
     line = wait_for("the probe's cause", lambda: (lambda text: text if "529 overloaded" in text else None)(
         render(keyed, transcript)))
     assert "🔴 529 overloaded · attempt 2" in line, line

@@ -73,10 +73,10 @@ def test_an_old_error_before_the_replies_is_not_read(tmp_path):
         for _ in range(transcript.REPLIES_WANTED):
             handle.write(replies[-1] + "\n")
     stats = transcript.Stats()
-    summary = transcript.read(str(path), None, stats)
-    scan = transcript.to_scan(summary, NOW)
+    turn = transcript.read(str(path), None, stats)
+    scan = transcript.to_scan(turn, NOW)
     assert scan.error is None and not scan.unresolved and scan.last_reply_epoch_s
-    assert stats.how == "backwards" and stats.bytes <= 64 * 1024 and summary.partial
+    assert stats.how == "backwards" and stats.bytes <= 64 * 1024 and turn.summary().partial
 
 
 def _rchar() -> int:

@@ -61,8 +61,8 @@ def write(path: Path, *items, mode="wb") -> None:
 
 def read(path, memory=None):
     stats = transcript.Stats()
-    summary = transcript.read(str(path), str(memory) if memory else None, stats)
-    return transcript.to_scan(summary, 1e10, 600, stats), summary, stats
+    turn = transcript.read(str(path), str(memory) if memory else None, stats)
+    return transcript.to_scan(turn, 1e10, 600, stats), (turn.summary() if turn else None), stats
 
 
 # -- the real transcripts --------------------------------------------------------------------

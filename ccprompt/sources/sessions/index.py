@@ -88,11 +88,11 @@ def _project_of(path: str) -> str:
 def summarise(path: str, info, previous: dict | None) -> dict:
     """The index entry for one transcript, reusing or extending `previous` when it still applies.
 
-    The transcript reader does the reading (`sources.transcript.summarise`): a file it has
+    The transcript reader does the reading (`sources.reading.summarise`): a file it has
     seen grow is read from where it stopped; a new one whole up to FULL_LIMIT, else backwards
     from its end (`partial`).
     """
-    from ccprompt.sources import transcript
+    from ccprompt.sources import reading, transcript
 
     if (previous and previous.get("ino") == info.st_ino and previous.get("size") == info.st_size
             and previous.get("mtime_ns") == info.st_mtime_ns):
@@ -107,7 +107,7 @@ def summarise(path: str, info, previous: dict | None) -> dict:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
             raise OSError(f"{path} is not a regular file")
-        kept, summary = transcript.summarise(fd, opened, memory, transcript.Stats(), full_limit=FULL_LIMIT)
+        kept, summary = reading.summarise(fd, opened, memory, transcript.Stats(), full_limit=FULL_LIMIT)
     except OSError:
         return {"ino": info.st_ino, "size": info.st_size, "mtime_ns": info.st_mtime_ns, "offset": 0,
                 "summary": SessionSummary(path=path).to_dict()}
@@ -175,7 +175,7 @@ def summary_of(path: str, tail_kb: int = 64) -> SessionSummary:
     del tail_kb
     from ccprompt.sources import transcript
 
-    summary = transcript.read(path)
-    if summary is None:
+    turn = transcript.read(path)
+    if turn is None:
         return SessionSummary(path=path if isinstance(path, str) else "")
-    return scan.totals(summary)
+    return scan.totals(turn.summary())

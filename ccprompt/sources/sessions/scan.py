@@ -145,8 +145,9 @@ def fold_entry(summary: SessionSummary, entry: dict) -> None:
     if is_api_error(entry, message):
         summary.api_errors += 1
         detail = error_detail(entry, message)
+        stamp = entry.get("timestamp")
         summary.last_error = {"code": detail["code"], "type": (detail["type"] or "")[:40] or None, "epoch_s": when,
-                              "message": detail["message"]}
+                              "message": detail["message"], "timestamp": stamp[:40] if isinstance(stamp, str) else None}
         summary.error_unresolved = True
         summary.last_kind = "error"
         return
