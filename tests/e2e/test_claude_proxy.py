@@ -243,3 +243,31 @@ def test_kill_9_of_the_proxy_server_costs_at_most_one_retried_request(start_prox
     assert len(again) <= max(1, len(in_flight)), detail
     assert len(retried(again)) == 0, detail
     assert not gave_up(reply)
+
+
+def test_kill_9_of_the_supervisor_keeps_the_port_and_claude_code_goes_on(start_proxied, sse_api, report_timing):
+    """The server starts a new supervisor on the same socket: the port is never free, the next turn works."""
+    cc = start_proxied()
+    state = through_the_proxy(cc)
+    cc.wait_for_status(green, START_GREEN_S, "🟢 after the first probe", error=ScreenTimeout)
+    cc.send_prompt(PROMPT)
+    cc.wait_for_screen(lambda s: reply_count(s) >= 1, 60, "the first reply")
+    killed = cc.timeline.mark("supervisor killed")
+    os.kill(state["pid"], signal.SIGKILL)
+    adopted = None
+    deadline = time.monotonic() + RESTART_BOUND_S + 10
+    while time.monotonic() < deadline:
+        now = proxy_state(cc.ccprompt_home)
+        answer = health(now, cc.ccprompt_home) if now and now["pid"] != state["pid"] else None
+        if answer and answer["supervisor_pid"] == now["pid"]:
+            adopted = cc.timeline.mark("a new supervisor, its server healthy")
+            break
+        time.sleep(0.05)
+    assert adopted is not None, f"no new supervisor after the kill\n{cc.diagnostics()}"
+    assert now["port"] == state["port"]
+    sent = cc.send_prompt("Reply with the single word pong, again.")
+    reply = cc.wait_for_screen(lambda s: reply_count(s) >= 2, 60, "the reply after the kill")
+    report_timing("proxy supervisor kill -9", seconds_kill_to_adopted=round(adopted - killed, 2),
+                  bound_s=RESTART_BOUND_S, seconds_prompt_to_reply=round(reply.mono - sent, 2), same_port=True)
+    assert adopted - killed <= RESTART_BOUND_S
+    assert not gave_up(reply)
