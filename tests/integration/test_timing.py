@@ -227,6 +227,9 @@ def test_the_shell_prompt_alone_sees_a_failure_and_its_end(cc_env, fake_api, plu
     assert "TCP: connect" in probe.stdout + probe.stderr, probe.stdout + probe.stderr
     half = prompt_cycle(script, env, prompts=8, pace_s=0.4)
     assert half and all(s.startswith("🔴 TCP: connect") for s in half), half
+    # explain tells the same schedule: the next probe comes on the failure's backoff.
+    explain = run_cli("explain", env=env)
+    assert "a failure is on show" in " ".join(explain.stdout.split()), explain.stdout
     plug.up()
     seen = prompt_cycle(script, env, prompts=20, pace_s=0.4)
     assert collapse(seen) == ["🔴", "🟢"], seen  # red until a backoff probe sees the end, then green
