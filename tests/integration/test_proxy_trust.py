@@ -34,7 +34,11 @@ NEEDS_ROOT = pytest.mark.skipif(os.geteuid() != 0 or not sys.platform.startswith
 CLIENT = r"""
 import http.client, json, os, ssl, sys, urllib.parse
 base = urllib.parse.urlsplit(os.environ["ANTHROPIC_BASE_URL"])
-conn = http.client.HTTPConnection(base.hostname, base.port, timeout=20)
+if base.scheme == "https":
+    conn = http.client.HTTPSConnection(base.hostname, base.port, timeout=20,
+                                       context=ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"]))
+else:
+    conn = http.client.HTTPConnection(base.hostname, base.port, timeout=20)
 conn.request("POST", base.path.rstrip("/") + "/v1/messages?beta=true", body=b'{"model":"m","stream":true,'
              b'"messages":[{"role":"user","content":"the secret prompt"}]}',
              headers={"x-api-key": os.environ["ANTHROPIC_API_KEY"], "content-type": "application/json"})
@@ -401,3 +405,18 @@ def test_a_connection_whose_owner_cannot_be_told_is_forwarded_but_never_recorded
         assert recorded == [] and seen_events == []
     else:  # a local socket on a non-loopback address is told like any other: the owner's, recorded
         assert [e["status"] for e in recorded if e["kind"] == "attempt"] == [200] and seen_events
+
+
+def test_a_secret_others_can_read_means_no_proxy_is_trusted_and_the_command_runs_direct(env, upstream):
+    home = Path(env["CCPROMPT_HOME"])
+    home.mkdir(parents=True)
+    secret = home / "proxy.secret"
+    secret.write_text("ab" * 32)
+    secret.chmod(0o644)
+    result = run(env, sys.executable, "-c", CLIENT)
+    assert result.returncode == 3
+    assert json.loads(result.stdout)["base_url"] == env["ANTHROPIC_BASE_URL"]  # straight to the upstream
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ccprompt: proxy unavailable (") and "proxy.secret" in lines[0]
+    assert "readable or writable by others" in lines[0]
+    assert not list(home.glob("proxy-*.json"))
