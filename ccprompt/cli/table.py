@@ -91,7 +91,10 @@ COMMANDS = (
              Param("segment", ("--segment",), "choice", None,
                    "Print only this segment, for another status line's custom-command widget.",
                    choices=SEGMENTS, metavar="NAME"),
-             Param("keep", ("--keep",), "flag", False, hidden=True)),
+             Param("keep", ("--keep",), "flag", False, hidden=True),
+             Param("preview", ("--preview",), "flag", False,
+                   "Show every state the line can take (healthy, slow, 529, DNS failure, waiting, retrying, "
+                   "keyless, narrow) from built-in samples; nothing is probed, read or written.")),
             fast=True),
     Command(("status",), "ccprompt.commands.status:status", "Show the current state without probing.",
             (
