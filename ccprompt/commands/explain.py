@@ -175,9 +175,9 @@ def next_probe(config, state, scan, now_s: float, decision) -> str:
 
     # The same rules that decide, asked when: a failure on show is probed again on its backoff.
     due_ms, kind, reason = schedule.next_rule(int(now_s * 1000), state, config, transcript=scan)
-    if kind == "GREEN":
-        reason = f"a baseline probe every {config['green_interval_s']}s"
-    return f"in {_age(due_ms / 1000 - now_s)} ({word(kind)}: {plain(reason)}; now: {plain(decision.reason)})"
+    why = f"a baseline probe every {config['green_interval_s']}s" if kind == "GREEN" \
+        else f"{word(kind)}: {plain(reason)}"
+    return f"in {_age(due_ms / 1000 - now_s)} ({why}; now: {plain(decision.reason)})"
 
 
 def explain(transcript: str | None = None, as_json: bool = False) -> int:

@@ -8,7 +8,7 @@ reads (watch, explain, history) says what the probe was for instead.
 WORDS = {
     "GREEN": "baseline",        # the regular probe, every green_interval_s
     "COLD": "new session",      # the first render of a Claude Code session
-    "RED": "waiting turn",      # a turn waits on the API, or its last reply was an API error
+    "RED": "follow-up",         # after trouble: a waiting or retried turn, an API error, a failure on show
     "CONFIRM": "confirm",       # the last probe was slow: one more before the colour changes
     "CALIBRATE": "calibration",  # `probe --count N`: baseline samples in a row
     "MANUAL": "manual",         # `ccprompt probe`, `doctor`

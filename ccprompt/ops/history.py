@@ -219,7 +219,7 @@ def report(paths: Paths, since_s, *, limit: int = 50, now_s: float | None = None
     if not period:
         return f"no probes recorded{where} in {_since_text(since_s)} ({path})"
     follow_ups = (f": {stats['regular_probes']} regular, {stats['incident_probes']} follow-ups "
-                  f"(waiting turn or confirm)") if stats["incident_probes"] else ""
+                  f"(after trouble: a failure, a waiting turn, a slow answer)") if stats["incident_probes"] else ""
     lines = [f"{stats['probes']} probes{where} in {_since_text(since_s)}{follow_ups}"]
     legend = f"   {fmt_ms(stats['min_ms'])} … {fmt_ms(stats['max_ms'])}" if stats["answered"] else ""
     if NO_ANSWER in spark:

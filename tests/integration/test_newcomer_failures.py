@@ -62,7 +62,7 @@ def test_watch_names_no_window_beside_its_result(run_cli, cc_env, fake_api):
     assert not re.search(r"\b(GREEN|RED|COLD|CALIBRATE)\b", text)
 
 
-def test_explain_while_red_speaks_of_a_baseline_probe_not_a_colour(run_cli, cc_env, fake_api):
+def test_explain_while_red_names_the_follow_up_not_a_colour(run_cli, cc_env, fake_api):
     fake_api.respond(status=529)
     run_cli("probe", "--count", "2", "--interval", "0", env=cc_env)
     result = run_cli("explain", env={**cc_env, "COLUMNS": "120"})
@@ -70,7 +70,8 @@ def test_explain_while_red_speaks_of_a_baseline_probe_not_a_colour(run_cli, cc_e
     text = " ".join(result.stdout.split())
     assert "🔴 529 overloaded" in text
     # Before: `next probe in 4m54s (the GREEN baseline every 300s; ...)`
-    assert re.search(r"next probe in \d+m\d+s \(a baseline probe every 300s; now: ", text), text
+    assert re.search(r"next probe in \d+s \(follow-up: a failure is on show: probing again ", text), text
+    assert "baseline" not in text.split("next probe in")[1].split(")")[0]
     assert "calibration probe" in text
     assert not re.search(r"\b(GREEN|RED|COLD|CALIBRATE|CONFIRM|MANUAL)\b", text), text
 
@@ -79,7 +80,7 @@ def test_every_probe_kind_has_one_word_and_reasons_lose_window_names():
     from ccprompt.core import kinds, schedule
 
     assert kinds.word("GREEN") == "baseline" and kinds.word("CALIBRATE") == "calibration"
-    assert kinds.word("RED") == "waiting turn" and kinds.word("CONFIRM") == "confirm"
+    assert kinds.word("RED") == "follow-up" and kinds.word("CONFIRM") == "confirm"
     source = Path(schedule.__file__).read_text()
     for kind in set(re.findall(r'kind="([A-Z]+)"', source)):
         assert kind in kinds.WORDS, kind  # a new kind without a word would reach users upper-case

@@ -125,10 +125,10 @@ def test_only_this_endpoints_probes_and_incident_probes_apart(cc_env, run_cli):
 
     mine = run_cli("history", env=example_env(cc_env)).stdout.splitlines()
     assert mine[0] == (f"8 probes for {EXAMPLE}/v1/messages in the last 1h: 2 regular, 6 follow-ups "
-                       "(waiting turn or confirm)")
+                       "(after trouble: a failure, a waiting turn, a slow answer)")
     # the six RED probes came every 10 s of an outage: the error rate is over the regular ones
     assert mine[2] == "P50 400ms   P95 420ms   errors 0 of 2 regular (0.0%), 6 of 6 follow-ups"
-    assert re.search(r"waiting turn\s+🔴 error\s+529", "\n".join(mine))  # never `RED` or `CALIBRAT`
+    assert re.search(r"follow-up\s+🔴 error\s+529", "\n".join(mine))  # never `RED` or `CALIBRAT`
     every = run_cli("history", "--all-endpoints", "--json", env=example_env(cc_env))
     document = json.loads(every.stdout)
     assert document["endpoint"] == "all" and document["probes"] == 9 and document["incident_probes"] == 6
