@@ -217,9 +217,10 @@ class Idle:
         self.lock = None
 
     def over(self) -> bool:
+        clients = lifecycle.live_clients(self.home, self.key)  # also forgets the files of clients gone
         if not self.limit or self.limit <= 0:
             return False
-        if lifecycle.live_clients(self.home, self.key):
+        if clients:
             self.since = time.monotonic()
             return False
         if time.monotonic() - self.since < self.limit:
