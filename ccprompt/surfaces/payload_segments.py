@@ -9,6 +9,7 @@
 Nothing is computed for a segment the layout does not show.
 """
 
+from ccprompt.core import files
 from ccprompt.core.signal import Signal, waiting_too_long
 from ccprompt.core.text import sanitize
 
@@ -31,6 +32,25 @@ def limit_signal(payload: dict, signal, state, scan, now_s: float, waiting_s: fl
     if refused or waiting_too_long(scan, now_s, waiting_s):
         return Signal(status="error", cause=limits.cause(hit[0], hit[1], now_s), source="limits")
     return signal
+
+
+def extras(seg: dict, levels: dict, payload: dict, paths, config, state, signal, segment, template, short_text,
+           now_s: float, spawn_page: bool) -> None:
+    """The status page's part (`surfaces.incident`) and the payload's segments, for one render.
+
+    Fills `seg` and `levels`; Claude Code's own `prompt_cache` replaces the transcript's cache.
+    """
+    if config["statuspage_url"] and config["monitoring_enabled"] and not files.unsafe_dir(paths.state_dir):
+        from ccprompt.surfaces.incident import page_segments
+
+        wanted = "incident" in config["statusline.segments"] or segment == "incident" or bool(template)
+        levels.update(page_segments(seg, paths, config, state, signal, config["statusline.style"], short_text,
+                                    now_s, wanted, spawn_page))
+    more, cache_done = add(seg, payload, config, segment, bool(template), now_s)
+    if cache_done and "cache" not in more:  # Claude Code says there is nothing to show
+        seg.pop("cache", None)
+        levels.pop("cache", None)
+    levels.update(more)
 
 
 def add(seg: dict, payload: dict, config, segment, template: bool, now_s: float) -> tuple:

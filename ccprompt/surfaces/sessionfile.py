@@ -9,15 +9,21 @@ has run: its cache directory is there). It never raises.
 from ccprompt.core import files, oslite, promptsession, statedir
 
 
-def update(paths, transcript_path: str, size, summary=None, percent=None, cache_expiry=None) -> bool:
+def update(paths, transcript_path: str, size, summary=None, percent=None, payload=None) -> bool:
     """Rewrite the file when the transcript changed; True when it was written.
 
     `summary` is the transcript reader's `Reading` (read now when not given); `size` and
-    `percent` are the context window and its use as Claude Code reports them; `cache_expiry`
-    is when its prompt cache expires (epoch s, 0 for a cold cache), taken from the payload's
-    `prompt_cache` where there is one instead of re-derived from the transcript.
+    `percent` are the context window and its use as Claude Code reports them. The prompt
+    cache's expiry is taken from the `payload`'s `prompt_cache` where there is one, not re-derived.
     """
     try:
+        cache_expiry = None
+        if isinstance(payload, dict) and "prompt_cache" in payload:
+            import time
+
+            from ccprompt.surfaces.payload_segments import shell_cache_expiry
+
+            cache_expiry = shell_cache_expiry(payload, time.time())
         key = promptsession.stamp(oslite.stat(transcript_path), size)
         if cache_expiry is not None:
             key += f":{cache_expiry}"

@@ -12,7 +12,6 @@ from ccprompt.core.config import Config
 from ccprompt.core.model import MonitorState
 from ccprompt.core.paths import Paths
 from ccprompt.core.text import display_width, number, sanitize
-from ccprompt.surfaces.gitbranch import git_branch
 
 DEFAULT_CONTEXT_WINDOW = 200_000
 SEGMENT_COLORS = {"model": "36", "directory": "34", "git": "35", "context": "37", "cost": "37"}
@@ -35,6 +34,59 @@ def _get(payload, *keys):
             return None
         value = value.get(key)
     return value
+
+
+def _read_small(path: str) -> str | None:
+    try:
+        return files.read_regular(path, 4096).decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+
+
+def _owned(path: str) -> bool:
+    """Like git's safe.directory: trust a repository only when it is the user's own."""
+    try:
+        return oslite.stat(path).st_uid == oslite.getuid()
+    except OSError:
+        return False
+
+
+def git_branch(start) -> str | None:
+    """The branch named in .git/HEAD above `start`, read without running git.
+
+    A `.git` that belongs to another user (a planted /tmp/.git, say) is not trusted.
+    """
+    if not isinstance(start, str) or not start:
+        return None
+    path = oslite.abspath(start)
+    for _ in range(64):
+        dot_git = oslite.join(path, ".git")
+        head = None
+        if oslite.isdir(dot_git):
+            if not _owned(dot_git):
+                return None
+            head = oslite.join(dot_git, "HEAD")
+        elif oslite.isfile(dot_git):  # a worktree or submodule: `gitdir: <path>`
+            if not _owned(dot_git):
+                return None
+            line = _read_small(dot_git)
+            if line is None:
+                return None
+            if line.startswith("gitdir:"):
+                head = oslite.join(path, line[len("gitdir:"):].strip(), "HEAD")
+        if head:
+            ref = _read_small(head)
+            if ref is None:
+                return None
+            if ref.startswith("ref:"):
+                name = ref[4:].strip()
+                return name[len("refs/heads/"):] if name.startswith("refs/heads/") else name
+            return ref[:7] or None  # detached HEAD: show the short hash
+        parent = oslite.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+    return None
 
 
 def context_percent(payload: dict, scan) -> float | None:
@@ -124,7 +176,7 @@ def compose(seg: dict, names, status: str, separator: str, color: bool, levels=N
 
 
 def session_segments(seg: dict, size, summary, config, now_s: float, template: bool,
-                     context_pct=None, skip_cache: bool = False) -> dict:
+                     context_pct=None) -> dict:
     """Add the `cache` and `session` segments when the layout (or a format) asks for them, and
     the turns-to-compact estimate to `context` once the context is past 80% of the window.
 
@@ -133,8 +185,6 @@ def session_segments(seg: dict, size, summary, config, now_s: float, template: b
     colours by level.
     """
     wanted = {"cache", "session"} & set(config["statusline.segments"])
-    if skip_cache:  # Claude Code's own prompt_cache gave it
-        wanted.discard("cache")
     near = "context" in seg and context_pct is not None and context_pct >= 80
     if summary is None or not (wanted or template or near):
         return {}
@@ -142,7 +192,7 @@ def session_segments(seg: dict, size, summary, config, now_s: float, template: b
 
     values = session_rules.segments(summary.summary(), now_s, size=size)
     levels = {}
-    for name in ("session",) if skip_cache else ("cache", "session"):
+    for name in ("cache", "session"):
         text, level = values[name]
         if text:
             seg[name] = sanitize(text, 60)
@@ -238,7 +288,6 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     session_id = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
     if not unsafe and session_id:  # the window, model, cost and limits only stdin has, for `sessions`
         from ccprompt.core import seen
-
         seen.remember(paths, session_id, payload)
     duration = number(_get(payload, "cost", "total_duration_ms"))
     note = None
@@ -303,35 +352,26 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     signal = assess(state, scan, now_s, config["waiting_s"])
     if "rate_limits" in payload:  # subscribers: a used-up limit is the cause, not the API
         from ccprompt.surfaces.payload_segments import limit_signal
-
         signal = limit_signal(payload, signal, state, scan, now_s, config["waiting_s"])
     if note and state is not None and signal.status != "unknown":
         note = None  # a probe is on its way, but there is a result to show meanwhile
     style = config["statusline.style"]
     seg = segments(payload, state, scan, style, note, signal)
     template = config["statusline.format"]
-    levels = {}
-    if config["statuspage_url"] and not unsafe and config["monitoring_enabled"]:
-        spawn_page = not (sync or config["sync"]) and not worker
-        wanted = "incident" in config["statusline.segments"] or segment == "incident" or bool(template)
-        from ccprompt.surfaces.incident import page_segments
-
-        short = lambda: network_text(state, "short", note, signal)  # noqa: E731
-        levels.update(page_segments(seg, paths, config, state, signal, style, short, now_s, wanted, spawn_page))
     percent = context_percent(payload, scan)
     window = number(_get(payload, "context_window", "context_window_size"))
-    cache_done = False
-    if template or segment or {"limits", "cache"} & set(config["statusline.segments"]):
+    levels = session_segments(seg, window, summary, config, now_s, bool(template), percent)
+    if template or segment or {"incident", "limits", "cache"} & set(config["statusline.segments"]) \
+            or signal.status in ("error", "degraded"):  # nothing more is read for a line without them
         from ccprompt.surfaces import payload_segments
 
-        more, cache_done = payload_segments.add(seg, payload, config, segment, bool(template), now_s)
-        levels.update(more)
-    levels.update(session_segments(seg, window, summary, config, now_s, bool(template), percent, cache_done))
+        payload_segments.extras(seg, levels, payload, paths, config, state, signal, segment, template,
+                                lambda: network_text(state, "short", note, signal), now_s,
+                                spawn_page=not (unsafe or sync or config["sync"] or worker))
     if summary is not None and not unsafe and oslite.isdir(paths.init_dir):  # for the shell hooks (ccprompt init)
-        from ccprompt.surfaces import payload_segments, sessionfile
+        from ccprompt.surfaces import sessionfile
 
-        sessionfile.update(paths, transcript_path, window, summary, percent,
-                           payload_segments.shell_cache_expiry(payload, now_s))
+        sessionfile.update(paths, transcript_path, window, summary, percent, payload)
     if segment:
         text = compose(seg, [segment] if segment in seg else [], render.status_of(state, signal), "",
                        render.use_color(paths.env))
