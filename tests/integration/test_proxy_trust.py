@@ -420,3 +420,30 @@ def test_a_secret_others_can_read_means_no_proxy_is_trusted_and_the_command_runs
     assert len(lines) == 1 and lines[0].startswith("ccprompt: proxy unavailable (") and "proxy.secret" in lines[0]
     assert "readable or writable by others" in lines[0]
     assert not list(home.glob("proxy-*.json"))
+
+
+BIND_EVERY_WAY = r"""
+import socket, sys
+port = int(sys.argv[1])
+for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+    for options in ((), ("SO_REUSEADDR",), ("SO_REUSEADDR", "SO_REUSEPORT")):
+        sock = socket.socket(family)
+        for option in options:
+            sock.setsockopt(socket.SOL_SOCKET, getattr(socket, option), 1)
+        try:
+            sock.bind((host, port))
+            sock.listen()
+            print("BOUND", host, options)
+        except OSError as exc:
+            print("refused", exc.errno)
+        sock.close()
+"""
+
+
+@NEEDS_ROOT
+def test_while_the_proxy_runs_no_other_user_can_bind_its_port_any_way(env, upstream):
+    port = first_port(env)
+    attempt = as_nobody(SYSTEM_PYTHON, "-I", "-c", BIND_EVERY_WAY, port)
+    out, err = attempt.communicate(timeout=30)
+    lines = out.splitlines()
+    assert len(lines) == 9 and all(line.startswith("refused") for line in lines), (out, err)
