@@ -195,6 +195,10 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
     scan = transcripts.scan(path, None, now_s, config["red_recent_s"], transcripts.memory_dir(paths)) if path else None
     signal = assess(state, scan, now_s, config["waiting_s"])
     decision = schedule.decide(int(now_s * 1000), state, config, transcript=scan)
+    from ccprompt.core import limits
+    from ccprompt.surfaces.payload_segments import as_cause
+
+    signal = as_cause(paths, path, signal, state, scan, now_s, config["waiting_s"])
     line = render.network_segment(state, "full", signal)
     from ccprompt.core import statuspage
 
@@ -215,6 +219,9 @@ def explain(transcript: str | None = None, as_json: bool = False) -> int:
         "status page": statuspage.explain_lines(page, config["statuspage_url"], int(now_s * 1000), pinned,
                                                 signal.status),
     }
+    told = limits.explain_text(paths, path, now_s)
+    if told:
+        facts["limits"] = told
     keyless = keyless_words(paths)
     if keyless:
         facts["sign-in"] = keyless

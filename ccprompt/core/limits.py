@@ -70,3 +70,31 @@ def clock(epoch_s, now_s: float) -> str:
 
 def cause(label: str, resets, now_s: float) -> str:
     return f"{label} limit reached" + (f" · resets {clock(resets, now_s)}" if resets else "")
+
+
+def told(paths, transcript_path) -> dict:
+    """The limits Claude Code last handed the status line of the session that writes this transcript."""
+    if not transcript_path or not transcript_path.endswith(".jsonl"):
+        return {}
+    from ccprompt.core import oslite, seen
+
+    session_id = oslite.basename(transcript_path)[: -len(".jsonl")]
+    return (seen.recall(paths).get(session_id) or {}).get("limits") or {}
+
+
+def explain_text(paths, transcript_path, now_s: float) -> str | None:
+    """What `explain` says of a subscriber's limits: the last ones Claude Code handed this session's status line."""
+    record = {"limits": told(paths, transcript_path)}
+    windows = live(record.get("limits") or {}, now_s)
+    if not windows:
+        return None
+    parts = []
+    for label, used, resets, length in windows:
+        when = f", resets {clock(resets, now_s)}" if resets else ""
+        words = {"ok": "within its pace", "warn": "ahead of its pace", "bad": "at or near the limit"}
+        parts.append(f"{label} {used:.0f}% used ({words[pace(used, resets, length, now_s)]}{when})")
+    text = "; ".join(parts) + " (from Claude Code's last status-line payload)"
+    hit = reached(record["limits"], now_s)
+    if hit:
+        text += f"; {cause(hit[0], hit[1], now_s)}: a waiting turn or a 429 is this limit, and the line says so"
+    return text

@@ -93,3 +93,14 @@ def shell_cache_expiry(payload: dict, now_s: float):
     if expires is not None and expires < now_s:
         return expires  # it was warm, and is gone: the hooks say `cache expired`
     return 0
+
+
+def as_cause(paths, transcript_path, signal, state, scan, now_s: float, waiting_s: float):
+    """`explain`'s signal, with a used-up limit as the cause exactly where the status line puts it."""
+    from ccprompt.core.limits import told
+
+    known = told(paths, transcript_path)
+    if not known:
+        return signal
+    raw = {name: {"used_percentage": w["used"], "resets_at": w.get("resets_at")} for name, w in known.items()}
+    return limit_signal({"rate_limits": raw}, signal, state, scan, now_s, waiting_s)

@@ -74,10 +74,14 @@ def test_a_used_up_limit_is_named_as_the_cause_of_a_wait(run_cli, cc_env, fake_a
     now = time.time()
     resets = int(now + 3600)
     transcript = place_transcript(cc_env, "transcript-ok.jsonl", waiting=True, waiting_s=30)
-    data = payload(transcript_path=str(transcript), rate_limits={"five_hour": {"used_percentage": 100,
+    data = payload(transcript_path=str(transcript), session_id=transcript.stem,
+                   rate_limits={"five_hour": {"used_percentage": 100,
                                                                                "resets_at": resets}})
     shown = render(run_cli, cc_env, data)
     assert shown == f"🔴 5h limit reached · resets {time.strftime('%H:%M', time.gmtime(resets))}"
+    explained = " ".join(run_cli("explain", env={**cc_env, "TZ": "UTC"}).stdout.split())
+    assert f"5h 100% used (at or near the limit, resets {time.strftime('%H:%M', time.gmtime(resets))})" in explained
+    assert f"line 🔴 5h limit reached · resets {time.strftime('%H:%M', time.gmtime(resets))}" in explained
     # Not used up: the wait is the API's, shown as a wait.
     data["rate_limits"]["five_hour"]["used_percentage"] = 60
     assert "limit" not in render(run_cli, cc_env, data)
