@@ -7,6 +7,7 @@ table and doctor's checks. Nothing secret is returned: endpoints are redacted as
 A model acting on a prompt injection can call these tools with anything, so:
 - every argument is bounded (`since`: at most 24 characters, read in one linear pass, at most
   366 days) and a bad one gets a one-line tool error;
+- a message (one line of stdin) past MESSAGE_LIMIT bytes is skipped as it is read, never held;
 - each call runs in a worker thread, so the server keeps reading while one is in flight;
 - the server stops when its stdin closes: calls still running after a short grace are
   abandoned and the process exits (nothing of ours keeps spinning without a client).
@@ -15,6 +16,7 @@ A model acting on a prompt injection can call these tools with anything, so:
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from mcp.server.fastmcp import FastMCP
@@ -93,6 +95,30 @@ def doctor_run() -> dict:
 
 # After stdin closes, calls in flight get this long to answer before the process exits.
 STDIN_CLOSED_GRACE_S = 2.0
+# No tool takes more than a few short arguments; a longer message is not read into memory.
+MESSAGE_LIMIT = 1 << 20
+
+
+class BoundedLines:
+    """stdin's lines for the SDK's stdio transport, each at most `limit` bytes: a longer one is
+    read past in chunks and handed on as an empty line, which the transport reports as one bad
+    message and goes on."""
+
+    def __init__(self, raw, limit: int = MESSAGE_LIMIT):
+        self.raw, self.limit = raw, limit
+
+    def readline(self, size: int = -1) -> str:
+        line = self.raw.readline(self.limit + 1)
+        if len(line) > self.limit and not line.endswith(b"\n"):
+            while True:
+                chunk = self.raw.readline(1 << 16)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            return "\n"
+        return line.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        pass
 
 
 async def _in_thread(function, *args):
@@ -142,7 +168,7 @@ async def serve(server: FastMCP, grace_s: float = STDIN_CLOSED_GRACE_S) -> None:
     from mcp.server.stdio import stdio_server
 
     lowlevel = server._mcp_server  # FastMCP.run_stdio_async, with an end we control
-    async with stdio_server() as (read_stream, write_stream):
+    async with stdio_server(stdin=anyio.wrap_file(BoundedLines(sys.stdin.buffer))) as (read_stream, write_stream):
         send, receive = anyio.create_memory_object_stream(0)
         async with anyio.create_task_group() as group:
 

@@ -143,3 +143,54 @@ def test_s2_parse_since_is_linear_on_digit_strings():
     assert result.returncode == 0, result.stderr
     small, large = map(float, result.stdout.split())
     assert large < 0.5, large  # quadratic: 10k digits took 1.7 s, so 200k would take ~11 min
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _answer(proc) -> dict:
+    """The next message with an id (a notification the server sends on the way is skipped)."""
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            return {}
+        message = json.loads(line)
+        if "id" in message:
+            return message
+
+
+def test_s2_a_64_mb_message_is_skipped_not_held_and_the_next_one_answered(cc_env):
+    from mcp.types import LATEST_PROTOCOL_VERSION
+
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"protocolVersion": LATEST_PROTOCOL_VERSION, "capabilities": {},
+                        "clientInfo": {"name": "fuzz", "version": "0"}}}
+    ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    huge = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "recent_history", "arguments": {"since": "1h", "pad": "x" * (64 << 20)}}}
+    plain = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "api_health", "arguments": {}}}
+    proc = subprocess.Popen([sys.executable, "-m", "ccprompt", "mcp"], env=cc_env, cwd=str(TREE),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        proc.stdin.write(_rpc(hello, ready))
+        proc.stdin.flush()
+        assert _answer(proc)["id"] == 1
+        started = time.monotonic()
+        proc.stdin.write(_rpc(huge, plain))
+        proc.stdin.flush()
+        answer = _answer(proc)
+        took = time.monotonic() - started
+        peak = _peak_rss_mb(proc.pid)
+        proc.stdin.close()
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert answer["id"] == 3 and not answer["result"]["isError"], str(answer)[:300]
+    assert took < CALL_BOUND_S * 2, took
+    assert peak < 160, f"peak RSS {peak:.0f} MB: the 64 MB message was held"
