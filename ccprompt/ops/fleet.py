@@ -78,8 +78,9 @@ def render(pairs, now_s: float) -> str:
                [(labels(k), sum(s.turns for s, _ in v)) for k, v in rows])
     out.family("ccprompt_session_tool_calls", "gauge", "Tool calls in active sessions.",
                [(labels(k), sum(sum(s.tools.values()) for s, _ in v)) for k, v in rows])
-    out.family("ccprompt_session_cost_usd", "gauge", "Estimated cost of active sessions (price table in ccprompt).",
-               [(labels(k), round(sum(s.cost_usd for s, _ in v), 6)) for k, v in rows])
+    out.family("ccprompt_session_cost_usd", "gauge",
+               "Cost of active sessions: Claude Code's own figure where it gave one, else ccprompt's estimate.",
+               [(labels(k), round(sum(rules.session_cost(s, p)[0] for s, p in v), 6)) for k, v in rows])
     tokens = []
     for k, v in rows:
         for kind, field in (("input", "input_tokens"), ("output", "output_tokens"),

@@ -273,3 +273,29 @@ def test_watch_reads_the_page_after_its_probe(run_cli, env, fake_api, page):
     result = run_cli("watch", "--once", env=env)
     assert result.returncode == 0, result.stderr
     assert page.request_count == 1 and record(env)["incidents"][0]["title"] == "Elevated errors on claude.ai"
+
+
+def test_the_page_is_read_through_the_same_proxy_as_the_probe(run_cli, env, page):
+    from harness import ConnectProxy
+
+    page.serve(MAJOR_API)
+    with ConnectProxy(auth=("pxuser", "px-s3cret-pass")) as proxy:
+        proxied = {**env, "HTTPS_PROXY": proxy.url.replace("http://", "http://pxuser:px-s3cret-pass@")}
+        refreshed = run_cli("refresh", "--sync", env=proxied)
+        assert f"localhost:{page.port}" in proxy.connects, proxy.connects
+    assert "1 open incident(s)" in refreshed.stdout
+    connect = [r for r in proxy.requests if r.method == "CONNECT" and r.target == f"localhost:{page.port}"][0]
+    assert connect.header("user-agent", "").startswith("ccprompt/")
+    assert "px-s3cret-pass" not in (Path(env["CCPROMPT_HOME"]) / "statuspage.json").read_text()
+
+
+def test_a_proxy_that_refuses_is_one_failure_with_no_password_in_it(run_cli, env, page):
+    from harness import ConnectProxy
+
+    with ConnectProxy(auth=("pxuser", "right")) as proxy:
+        wrong = {**env, "HTTPS_PROXY": proxy.url.replace("http://", "http://pxuser:wr0ng-pass@")}
+        refreshed = run_cli("refresh", "--sync", env=wrong)
+    assert "status page unreachable" in refreshed.stdout and "wr0ng-pass" not in refreshed.stdout
+    saved = (Path(env["CCPROMPT_HOME"]) / "statuspage.json").read_text()
+    assert "wr0ng-pass" not in saved and json.loads(saved)["failures"] == 1
+    assert page.request_count == 0
