@@ -153,6 +153,20 @@ def python_module(module: str, python: str | None = None, version: tuple | None 
     return [python, "-c", _BOOT, module]
 
 
+def imports_from_cwd(words) -> bool:
+    """Whether a command line runs ccprompt as `python -m ccprompt…` without -P or -I.
+
+    Such a command, run in a project directory (Claude Code starts its status line and MCP
+    servers there), imports a `ccprompt/` package found in that directory first.
+    """
+    words = [str(word) for word in words]
+    for at, word in enumerate(words[:-1]):
+        if word == "-m" and words[at + 1].split(".")[0] == "ccprompt":
+            flags = [w for w in words[:at] if w.startswith("-") and not w.startswith("--")]
+            return not any("P" in w or "I" in w for w in flags)
+    return False
+
+
 def executable_words(argv0: str | None = None, env=None) -> list[str]:
     """How to run this ccprompt again, as separate words.
 

@@ -385,3 +385,26 @@ def test_doctor_spots_another_title_setter_for_position_title(fake_api, cc_env, 
     assert got == mark and words in detail, (got, detail, fix)
     if mark == "!":
         assert "--position right" in fix
+
+
+def test_a_status_line_or_mcp_entry_run_as_plain_python_m_is_flagged_and_never_started(fake_api, cc_env, run_cli,
+                                                                                          tmp_path):
+    """Claude Code runs both in the project directory, where `-m` would import a planted ccprompt/ first."""
+    marker = tmp_path / "started"
+    settings = Path(cc_env["HOME"]) / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"statusLine": {"type": "command",
+                                                   "command": f"{sys.executable} -m ccprompt statusline"}}))
+    (Path(cc_env["HOME"]) / ".claude.json").write_text(json.dumps({"mcpServers": {"ccprompt": {
+        "type": "stdio", "command": "sh", "args": ["-c", f"touch {marker}", sys.executable, "-m", "ccprompt", "mcp"]}}}))
+    checks = lines_of(run_cli("doctor", env=cc_env))
+    mark, detail, fix = checks["status line"]
+    assert mark == "!" and "imports a ccprompt/ directory of the project" in detail
+    assert fix.startswith("ccprompt install statusline")
+    mark, detail, fix = checks["MCP server"]
+    assert mark == "!" and "imports a ccprompt/ directory of the project" in detail and fix == "ccprompt install mcp"
+    assert not marker.exists()  # the entry was not started to find out
+    # Written again by install, both run with -P and pass.
+    assert run_cli("install", "statusline", env=cc_env).returncode == 0
+    assert " -P -m ccprompt statusline" in json.loads(settings.read_text())["statusLine"]["command"]
+    assert lines_of(run_cli("doctor", env=cc_env))["status line"][0] == "✓"

@@ -87,7 +87,7 @@ def statusline(ctx):
     import json
 
     from ccprompt.core import files
-    from ccprompt.core.paths import executable_words
+    from ccprompt.core.paths import executable_words, imports_from_cwd
     from ccprompt.surfaces import claude_settings as settings
 
     path = ctx.paths.claude_settings
@@ -113,6 +113,14 @@ def statusline(ctx):
                     fixes.STATUSLINE_INSTALL + "; or call `ccprompt statusline` from your own script", data)
     mine_words = executable_words(env=ctx.env)
     program = _first_word(command)
+    try:
+        import shlex
+
+        if imports_from_cwd(shlex.split(str(command))):
+            return warn(f"runs `python -m ccprompt`, which imports a ccprompt/ directory of the project Claude "
+                        f"Code runs it in: {_clean(command, 100)}", fixes.STATUSLINE_INSTALL, data)
+    except ValueError:
+        pass
     if program and os.path.isabs(program) and not os.access(program, os.X_OK):
         return fail(f"points at {_clean(program, 120)}, which is missing", fixes.STATUSLINE_INSTALL, data)
     if str(command).strip() != settings.command_line(mine_words) and program not in mine_words:

@@ -45,7 +45,7 @@ def handshake(argv: list, env=None, timeout_s: float = HANDSHAKE_TIMEOUT_S) -> t
 
     try:
         server = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=dict(os.environ if env is None else env))
+                                  env=dict(os.environ if env is None else env), cwd="/")
     except FileNotFoundError:
         return f"{argv[0]} does not exist", {}
     except PermissionError:
@@ -118,6 +118,11 @@ def mcp_server(ctx):
     argv = [entry.get("command")] + list(entry.get("args") or [])
     if not all(isinstance(word, str) for word in argv):
         return fail(f"the entry in {path} is malformed", "ccprompt install mcp")
+    from ccprompt.core.paths import imports_from_cwd
+
+    if imports_from_cwd(argv):  # not started: in this directory it could run someone else's code
+        return warn(f"registered in {path} as `python -m ccprompt`, which imports a ccprompt/ directory of the "
+                    "project Claude Code runs it in", "ccprompt install mcp", {"command": argv})
     if ctx.deadline.expired():
         return warn(f"registered in {path}; not started: doctor's budget ran out", "ccprompt doctor again")
     problem, info = handshake(argv, ctx.env, max(min(HANDSHAKE_TIMEOUT_S, ctx.deadline.remaining()), 3.0))
