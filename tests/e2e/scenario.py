@@ -117,11 +117,21 @@ def writes_attempt_lines(cc: ClaudeCode, attempts_sent: int, timeout: float = 5.
 
 # -- measuring ---------------------------------------------------------------
 
+def _first(cc: ClaudeCode, predicate, after: float, until: float) -> tuple[float, str] | None:
+    """(when, line) of the first sampled status line satisfying ``predicate`` from ``after`` to
+    ``until``; the line already on show at ``after`` counts, as shown at ``after``."""
+    history = list(cc.status_history)
+    on_show = [line for mono, line in history if mono < after][-1:]
+    if on_show and predicate(on_show[0]):
+        return after, on_show[0]
+    return next(((mono, line) for mono, line in history if after <= mono <= until and predicate(line)), None)
+
+
 def first_shown(cc: ClaudeCode, predicate, after: float, bound_s: float, what: str,
                 error: type[AssertionError] | None = None) -> tuple[float | None, str | None]:
     """Seconds from ``after`` to the first sampled status line that satisfies ``predicate``,
-    and that line, waiting until ``after + bound_s``. (None, None) when it never did; with
-    ``error`` given, that is raised instead."""
+    and that line, waiting until ``after + bound_s``. (None, None) when it did not by then;
+    with ``error`` given, that is raised instead."""
     left = after + bound_s - time.monotonic()
     if left > 0:
         try:
@@ -129,22 +139,21 @@ def first_shown(cc: ClaudeCode, predicate, after: float, bound_s: float, what: s
         except ScreenTimeout:
             pass
     time.sleep(0.3)  # the sampler's next pass
-    history = list(cc.status_history)
-    on_show = [line for mono, line in history if mono < after][-1:]
-    if on_show and predicate(on_show[0]):
-        return 0.0, on_show[0]  # already shown when the clock started
-    for mono, line in history:
-        if mono >= after and predicate(line):
-            return round(mono - after, 2), line
+    found = _first(cc, predicate, after, after + bound_s)
+    if found is not None:
+        return round(found[0] - after, 2), found[1]
     if error is not None:
         raise error(f"no status line showing {what} within {bound_s:.0f}s\n{cc.diagnostics()}")
     return None, None
 
 
-def lines_between(cc: ClaudeCode, start: float, end: float) -> list[str]:
-    """Every distinct status line shown from ``start`` to ``end`` (the one on show at ``start`` too)."""
+def lines_from(cc: ClaudeCode, predicate, after: float, end: float) -> list[str]:
+    """Every status line shown from the first that satisfies ``predicate`` (at or after
+    ``after``) up to ``end``; all of them from ``after`` (and the one on show then) if none did."""
+    found = _first(cc, predicate, after, end)
+    start = found[0] if found else after
     history = list(cc.status_history)
-    before = [line for mono, line in history if mono < start][-1:]
+    before = [line for mono, line in history if mono < start][-1:] if found is None or found[0] == after else []
     return before + [line for mono, line in history if start <= mono <= end]
 
 
