@@ -51,6 +51,40 @@ def measure(runs, exe, env, stdin_bytes) -> tuple:
     return statistics.median(samples), statistics.median(base)
 
 
+def in_process(home: Path, payload: dict) -> list:
+    """Microseconds per call (the best of 300) of each piece of work a render adds, in this process:
+    robust to a loaded machine, where whole-process timings drift."""
+    from ccprompt.core import seen, statuspage
+    from ccprompt.core.config import Config
+    from ccprompt.core.model import MonitorState
+    from ccprompt.core.paths import Paths
+    from ccprompt.core.signal import Signal
+    from ccprompt.surfaces import payload_segments
+
+    paths = Paths({"CCPROMPT_HOME": str(home), "HOME": str(home.parent)})
+    config = Config.load(paths)
+    now = time.time()
+    state = MonitorState(status="error")
+    state.network.last_http_status = 529
+    red = Signal(status="error", cause="529 overloaded", source="probe")
+    config.values["statusline.segments"] = ["limits", "cache", "network"]
+
+    def best(call) -> float:
+        times = []
+        for _ in range(300):
+            started = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - started)
+        return min(times) * 1e6
+
+    return [
+        ("seen.remember (unchanged record)", best(lambda: seen.remember(paths, payload["session_id"], payload))),
+        ("limits + cache segments", best(lambda: payload_segments.add({}, payload, config, None, False, now))),
+        ("status page: read + pin", best(lambda: statuspage.explaining(statuspage.read(paths), red, state,
+                                                                         int(now * 1000)))),
+    ]
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     work = Path(tempfile.mkdtemp(prefix="ccprompt-bench-payload-"))
@@ -89,9 +123,14 @@ def main() -> None:
                                capture_output=True, text=True).stdout.strip()
         assert "incident: Elevated errors on Opus 5.5" in shown, shown
         rows.append(("red line + incident", *measure(runs, exe, env, stdin_bytes)))
+        pieces = in_process(Path(env["CCPROMPT_HOME"]), payload)
     for name, median, base in rows:
         print(f"{name:<23} median {median * 1000:6.1f} ms   python -I -S -c pass {base * 1000:5.1f} ms"
               f"   ratio {median / base:.2f}x   n={runs}")
+    bare = min(timed([sys.executable, "-I", "-S", "-c", "pass"], {}) for _ in range(20)) * 1e6
+    for name, micros in pieces:
+        print(f"{name:<34} {micros:7.1f} µs   ({micros / bare * 100:.2f} % of the fastest python -I -S start, "
+              f"{bare / 1000:.1f} ms)")
 
 
 if __name__ == "__main__":
