@@ -11,6 +11,13 @@ def status(as_json: bool = False, style: str = "full") -> int:
     from ccprompt.core import render, store
 
     paths = Paths()
+    from ccprompt.core import files
+
+    problem = files.unsafe_dir(paths.state_dir)
+    if problem:  # nothing in it is read (core.statedir): say why, as the status line does
+        from ccprompt.core.errors import CcpromptError
+
+        raise CcpromptError(f"refusing the state directory: {problem}")
     current = store.read_state(paths)
     if as_json:
         from ccprompt.core.text import dumps_json as dumps

@@ -179,7 +179,11 @@ def _user_config(env, text: str) -> Path:
 @NEEDS_ROOT
 def test_s1_a_config_cache_planted_in_a_state_dir_of_another_user_never_runs(env, fake_api, nobody, open_tmp,
                                                                                 tmp_path):
-    """Round three, finding 1: `nobody` makes a world-writable CCPROMPT_HOME and plants a format."""
+    """Round three, finding 1: `nobody` makes a world-writable CCPROMPT_HOME and plants a format,
+    a state and a prompt cache; neither the status line nor any command uses them."""
+    assert cli("probe", env=env).returncode == 0  # a real state to copy, in the user's own home
+    state = json.loads((home(env) / "monitoring.json").read_text())
+    state.update(status="unknown", reason="PLANTED-STATE")
     config = _user_config(env, '[statusline]\nseparator = " | "\n')
     info = config.stat()
     shared = open_tmp / "ccprompt-home"
@@ -187,17 +191,23 @@ def test_s1_a_config_cache_planted_in_a_state_dir_of_another_user_never_runs(env
     marker = open_tmp / "pwned-by-cache"
     planted = {"key": [str(config), info.st_mtime_ns, info.st_size],
                "config": {"statusline": {"format": PAYLOAD_FORMAT.format(marker=marker)}}}
-    nobody.run("sh", "-c", 'cat > "$1"', "sh", shared / "config.cache.json", input=json.dumps(planted))
+    for name, text in (("config.cache.json", json.dumps(planted)), ("monitoring.json", json.dumps(state)),
+                       ("prompt", "ccprompt-prompt v1\n0\nunknown\n⚪\n\n\n⚪\n⚪ PLANTED\n⚪ PLANTED\n")):
+        nobody.run("sh", "-c", 'cat > "$1"', "sh", shared / name, input=text)
     env = {**env, "CCPROMPT_HOME": str(shared)}
     for _ in range(2):
         line, _ = statusline(env, payload(tmp_path))
         assert line.returncode == 0 and "Traceback" not in line.stderr
         assert not marker.exists(), "the planted format ran"
         assert "⚪ state dir unsafe" in line.stdout, line.stdout
-        assert line.stdout.strip() != "0"
-    for args in (["status"], ["config", "show"], ["sessions"]):
+        assert line.stdout.strip() != "0" and "PLANTED" not in line.stdout
+    status = cli("status", env=env)
+    assert status.returncode != 0 and str(shared) in status.stderr, status.stderr
+    assert len(status.stderr.strip().splitlines()) == 1
+    for args in (["status", "--json"], ["config", "show"], ["sessions"], ["explain"], ["metrics"], ["history"]):
         result = cli(*args, env=env)
         assert "Traceback" not in result.stderr, (args, result.stderr)
+        assert "PLANTED" not in result.stdout + result.stderr, args
         assert str(marker) not in result.stdout and not marker.exists(), args
 
 
