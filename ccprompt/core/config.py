@@ -40,6 +40,8 @@ KEYS = (
         help=f"probe timeout; capped at {TIMEOUT_CAP_MS}"),
     Key("green_interval_s", "int", 300, 10, 86400, help="seconds between baseline probes"),
     Key("red_interval_s", "int", 10, 1, 3600, help="seconds between probes while Claude Code reports errors"),
+    Key("path_interval_s", "int", 20, 0, 3600,
+        help="between baselines, check DNS, TCP and TLS this often (no request, no key); 0: off"),
     Key("red_recent_s", "int", 600, 10, 86400, help="how old a transcript API error may be to count"),
     Key("waiting_s", "int", 10, 1, 3600, help="a turn waiting this long on the API triggers a probe"),
     Key("cold_window_ms", "int", 5000, 0, 3_600_000, env="CCPROMPT_COLD_WINDOW_MS",

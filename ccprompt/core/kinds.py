@@ -12,6 +12,7 @@ WORDS = {
     "CONFIRM": "confirm",       # the last probe was slow: one more before the colour changes
     "CALIBRATE": "calibration",  # `probe --count N`: baseline samples in a row
     "MANUAL": "manual",         # `ccprompt probe`, `doctor`
+    "PATH": "path check",       # between baselines: DNS, TCP and TLS only, no request, no credential
 }
 
 

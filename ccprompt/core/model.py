@@ -210,6 +210,7 @@ class Windows(Record):
         ("last_probe_epoch_ms", 0),
         ("last_baseline_epoch_ms", 0),
         ("failed_in_a_row", 0),  # probes in a row that said error: the backoff's step
+        ("last_path_epoch_ms", 0),  # the last path check (DNS, TCP, TLS only) that connected
     )
     __slots__ = _slots(_fields)
 
@@ -226,6 +227,7 @@ class Windows(Record):
             last_probe_epoch_ms=as_int(raw.get("last_probe_epoch_ms"), 0, 0),
             last_baseline_epoch_ms=as_int(raw.get("last_baseline_epoch_ms"), 0, 0),
             failed_in_a_row=as_int(raw.get("failed_in_a_row"), 0, 0, 10**6),
+            last_path_epoch_ms=as_int(raw.get("last_path_epoch_ms"), 0, 0),
         )
 
 

@@ -1,5 +1,5 @@
-"""The scheduler's rule: is a probe due now (COLD > RED > CONFIRM > RED backoff > GREEN), when is
-the next one due, and why.
+"""The scheduler's rule: is a probe due now (COLD > RED > CONFIRM > RED backoff > GREEN > PATH),
+when is the next one due, and why.
 
 RED covers four triggers that share one 10-second window across all sessions: an
 unresolved API error in the transcript, a turn Claude Code is retrying (a second
@@ -7,7 +7,9 @@ unresolved API error in the transcript, a turn Claude Code is retrying (a second
 than `waiting_s` (older versions write nothing while they retry), and a reply that
 proves a recovery the state has not confirmed yet. While a failure is on show, a RED
 probe also comes back on a backoff (`backoff_s`), so a recovery is seen without any
-session activity.
+session activity. Between baselines, while the API answers, a PATH check (DNS, TCP and
+TLS, nothing sent) every `path_interval_s` finds a network that went away, again without
+any session activity.
 
 Every rule gives the moment it falls due, so `decide` (is one due now?) and `next_due_ms`
 (when is the next one?) can never disagree: the status line asks the first, the prompt
@@ -16,7 +18,7 @@ All pure: they take the time, the state and the inputs, so every window is teste
 sleeping. Starting the probe is `sources.spawn`'s job.
 """
 
-from ccprompt.core.model import Decision, MonitorState, TranscriptScan
+from ccprompt.core.model import ANSWERED, Decision, MonitorState, TranscriptScan
 from ccprompt.core.signal import recovered_unconfirmed
 
 # The backoff while a failure is on show: the first retry after `red_interval_s`, then every
@@ -130,6 +132,14 @@ def _rules(now_ms: int, state: MonitorState | None, config, session_id, duration
     at = max(now_ms, baseline + green_ms) if baseline else now_ms
     candidates.append(("GREEN", _window_due(at, windows.last_green_window_id, green_ms),
                        "baseline probe is older than the GREEN interval"))
+
+    path_ms = config["path_interval_s"] * 1000
+    if path_ms and state.status in ANSWERED and not failures and last_probe:
+        # Between baselines, a network that went away is found within `path_interval_s`:
+        # DNS, TCP and TLS only, with nothing sent (see `sources.probe.run(connect_only=True)`).
+        checked = max(last_probe, windows.last_path_epoch_ms)
+        candidates.append(("PATH", max(now_ms, checked + path_ms),
+                           f"the network path was last checked {max(now_ms - checked, 0) / 1000:.0f}s ago"))
     return candidates, block, red_skip or skip
 
 

@@ -78,6 +78,7 @@ def apply_outcome(previous: MonitorState | None, outcome: Outcome, *, now_s: flo
         last_probe_epoch_ms=now_ms,
         last_baseline_epoch_ms=old.last_baseline_epoch_ms,
         failed_in_a_row=old.failed_in_a_row + 1 if outcome.status == "error" else 0,
+        last_path_epoch_ms=old.last_path_epoch_ms,
     )
     if mode in ("GREEN", "COLD", "CALIBRATE"):
         windows.last_baseline_epoch_ms = now_ms

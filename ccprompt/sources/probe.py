@@ -184,8 +184,13 @@ def _body_error(body: bytes):
 _HTTP_VERSIONS = {1: "1.0", 2: "1.1", 3: "2", 4: "2", 30: "3"}
 
 
-def run(credential: Credential, *, model: str, timeout_ms: int, mode: str = "MANUAL", env=None) -> Outcome:
-    """Send the probe and return what happened. Never raises for network trouble."""
+def run(credential: Credential, *, model: str, timeout_ms: int, mode: str = "MANUAL", env=None,
+        connect_only: bool = False) -> Outcome:
+    """Send the probe and return what happened. Never raises for network trouble.
+
+    `connect_only` (a PATH check) goes as far as DNS, TCP and TLS (through the proxy, as the
+    probe would) and sends nothing: no request, no header, no credential.
+    """
     import pycurl
 
     env = os.environ if env is None else env
@@ -203,7 +208,7 @@ def run(credential: Credential, *, model: str, timeout_ms: int, mode: str = "MAN
         mode=mode,
         started_at=time.time(),
         proxy=redact_url(proxy) or None,
-        auth="checked" if credential.present else "not checked",
+        auth="checked" if credential.present and not connect_only else "not checked",
     )
     body = bytearray()
     headers: dict = {}
@@ -223,6 +228,8 @@ def run(credential: Credential, *, model: str, timeout_ms: int, mode: str = "MAN
     curl = pycurl.Curl()
     try:
         curl.setopt(pycurl.URL, endpoint)
+        if connect_only:
+            curl.setopt(pycurl.CONNECT_ONLY, 1)
         curl.setopt(pycurl.POST, 1)
         curl.setopt(pycurl.POSTFIELDS, request_body(model))
         curl.setopt(
@@ -231,7 +238,7 @@ def run(credential: Credential, *, model: str, timeout_ms: int, mode: str = "MAN
                 "content-type: application/json",
                 "anthropic-version: 2023-06-01",
                 "Expect:",
-                *credential.auth_headers(),
+                *([] if connect_only else credential.auth_headers()),
             ],
         )
         # USERAGENT (not a header line) so a proxy's CONNECT carries it too.

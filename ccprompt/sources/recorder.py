@@ -70,7 +70,17 @@ def probe_and_record(paths: Paths, config: Config, mode: str, *, session_id=None
     probe_model = model or config["probe_model"]
     if debug:
         debuglog.log(paths, "probe_start", mode=mode, timeout_ms=timeout_ms, model=probe_model)
-    outcome = probe.run(credential, model=probe_model, timeout_ms=timeout_ms, mode=mode, env=paths.env)
+    outcome = probe.run(credential, model=probe_model, timeout_ms=timeout_ms, mode=mode, env=paths.env,
+                        connect_only=mode == "PATH")
+    if mode == "PATH" and not outcome.failure_phase and previous is not None:
+        # The path connects: nothing to judge (nothing was asked), only the time to remember.
+        new = MonitorState.from_json(previous.to_json())
+        new.windows.last_path_epoch_ms = int(time.time() * 1000)
+        if debug:
+            debuglog.log(paths, "probe_stop", mode=mode, status="connected", breakdown=outcome.phases_ms)
+        if write:
+            record(paths, config, None, new)
+        return outcome, new
     unresolved = bool(transcript and transcript.unresolved and transcript.recent)
     knobs = verdict.Knobs(config["slow_floor_ms"], config["slow_factor"], config["error_after_ms"])
     judged, judgement = verdict.step(judged, verdict.ProbeResult.from_outcome(outcome, unresolved_error=unresolved),

@@ -235,3 +235,28 @@ def test_the_shell_prompt_alone_sees_a_failure_and_its_end(cc_env, fake_api, plu
     assert collapse(seen) == ["🔴", "🟢"], seen  # red until a backoff probe sees the end, then green
     retries = [why for kind, why in probe_modes(env) if kind == "RED"]
     assert retries and all("failure is on show" in why for why in retries), retries
+
+
+def test_the_shell_prompt_alone_sees_the_network_go_away_and_come_back(cc_env, fake_api, plug, run_cli, tmp_path):
+    """Nothing else runs: the path check between baselines finds the failure, the backoff its end."""
+    url = f"https://{LOOKUP_HOST}:{plug.port}"
+    env = short_clock(cc_env, url)
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.write_text(SHORT + "path_interval_s = 2\n")
+    init = run_cli("init", "bash", "--position", "none", "--style", "short", env=env)
+    script = tmp_path / "init.bash"
+    script.write_text(init.stdout)
+    plug.up()
+    assert run_cli("refresh", "--sync", env=env).returncode == 0  # a healthy baseline, 10 minutes good
+    posts_before = len([r for r in fake_api.requests if r.method == "POST"])
+    calm = prompt_cycle(script, env, prompts=8, pace_s=0.4)
+    assert collapse(calm) == ["🟢"], calm
+    assert len([r for r in fake_api.requests if r.method == "POST"]) == posts_before  # path checks send nothing
+    plug.down()
+    down = prompt_cycle(script, env, prompts=16, pace_s=0.4)
+    assert collapse(down) == ["🟢", "🔴"] and down[-1].startswith("🔴 TCP: connect"), down
+    plug.up()
+    back = prompt_cycle(script, env, prompts=20, pace_s=0.4)
+    assert collapse(back) == ["🔴", "🟢"], back
+    kinds = [kind for kind, _ in probe_modes(env)]
+    assert "PATH" in kinds and "RED" in kinds and "GREEN" not in kinds, kinds

@@ -5,7 +5,8 @@ from ccprompt.core.config import Config
 from ccprompt.core.model import MonitorState, TranscriptScan
 
 NOW = 1_795_165_000_000  # ms
-CONFIG = {"green_interval_s": 300, "red_interval_s": 10, "cold_window_ms": 5000, "cold_quiet_s": 30}
+CONFIG = {"green_interval_s": 300, "red_interval_s": 10, "cold_window_ms": 5000, "cold_quiet_s": 30,
+          "path_interval_s": 0}  # the path checks have tests of their own, at the end
 ERROR = {"error": {"code": 529}, "unresolved": True, "recent": True}
 
 
@@ -206,3 +207,34 @@ def test_claude_code_retrying_asks_for_a_red_probe_at_once():
     assert decide(NOW, fresh, config=config, transcript=first)[0] is None  # one attempt, 2 s: nothing yet
     kind, reason = decide(NOW, fresh, config=config, transcript={**first, "attempts": 2})
     assert kind == "RED" and "attempt 2" in reason
+
+
+# -- between baselines: the path check -------------------------------------------------------
+
+WITH_PATH = {**CONFIG, "path_interval_s": 20}
+
+
+def test_a_healthy_path_is_checked_between_baselines():
+    assert decide(NOW, state(last_probe_ago_s=19, baseline_ago_s=19), config=WITH_PATH)[0] is None
+    kind, reason = decide(NOW, state(last_probe_ago_s=20, baseline_ago_s=20), config=WITH_PATH)
+    assert kind == "PATH" and "20s ago" in reason
+    checked = state(last_probe_ago_s=100, baseline_ago_s=100)
+    checked["monitoring_state"]["last_path_epoch_ms"] = NOW - 5_000
+    assert next_due(NOW, checked, config=WITH_PATH) == (NOW + 15_000, "PATH")
+
+
+def test_a_baseline_that_is_due_goes_first_and_no_path_check_while_failing_or_off():
+    assert decide(NOW, state(last_probe_ago_s=300, baseline_ago_s=300), config=WITH_PATH)[0] == "GREEN"
+    assert next_due(NOW, failing(3), config=WITH_PATH)[1] == "RED"  # the backoff, not a path check
+    assert decide(NOW, state(last_probe_ago_s=60, baseline_ago_s=60), config=CONFIG)[0] is None
+    unknown = {**state(last_probe_ago_s=60, baseline_ago_s=60), "status": "unknown"}
+    assert decide(NOW, unknown, config=WITH_PATH)[0] is None
+
+
+def test_next_due_agrees_with_decide_with_path_checks_on_too():
+    for name, document in CASES.items():
+        transcript = WAITING if name == "waiting turn" else None
+        due, kind = next_due(NOW, document, transcript, config=WITH_PATH)
+        if due > NOW:
+            assert decide(due - 1, document, transcript=transcript, config=WITH_PATH)[0] is None, name
+        assert decide(due, document, transcript=transcript, config=WITH_PATH)[0] == kind, name
