@@ -94,9 +94,11 @@ def proxy_stop() -> int:
         sys.stdout.write("no proxy running\n")
         return 0
     code = 0
-    for port, pid, stopped in results:
+    for port, pid, stopped, clients in results:
         if stopped:
-            sys.stdout.write(f"stopped the proxy on port {port} (pid {pid})\n")
+            using = f"; {len(clients)} command(s) started through it still run (pids " + \
+                ", ".join(map(str, clients)) + ") and now reach no proxy on that port" if clients else ""
+            sys.stdout.write(f"stopped the proxy on port {port} (pid {pid}){using}\n")
         else:
             sys.stderr.write(f"ccprompt: the proxy on port {port} (pid {pid}) did not stop\n")
             code = 1

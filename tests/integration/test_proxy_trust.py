@@ -319,7 +319,8 @@ def test_status_lists_the_proxy_and_its_clients_and_stop_stops_it(env, upstream)
 
         stopped = run_python("-m", "ccprompt", "proxy", "stop", env=env)
         assert stopped.returncode == 0, stopped.stderr
-        assert stopped.stdout == f"stopped the proxy on port {port} (pid {the_state['pid']})\n"
+        assert stopped.stdout == (f"stopped the proxy on port {port} (pid {the_state['pid']}); 1 command(s) started "
+                                  f"through it still run (pids {sleeper.pid}) and now reach no proxy on that port\n")
         assert not lifecycle.alive(the_state["pid"]) and port_free(port)
         assert not list(Path(home).glob("proxy-*.json"))
         assert run_python("-m", "ccprompt", "proxy", "stop", env=env).stdout == "no proxy running\n"

@@ -181,18 +181,19 @@ def describe(home: str, secret: bytes | None) -> list:
 
 
 def stop_all(home: str, timeout: float = 5.0) -> list:
-    """SIGTERM every live supervisor of this user's proxies; (port, pid, stopped) for each."""
+    """SIGTERM every live supervisor of this user's proxies; (port, pid, stopped, clients still running) for each."""
     import signal
 
     results = []
     for key, state in all_states(home):
         pid, token = state["pid"], str(state.get("pid_start") or "")
+        clients = live_clients(home, key)
         if not token and not _answers_as(home, key, state, pid):
             continue  # no start time to tell a reused pid by (not Linux): only a proxy that proves it
         try:
             os.kill(pid, signal.SIGTERM)
         except OSError:
-            results.append((state["port"], pid, False))
+            results.append((state["port"], pid, False, clients))
             continue
         deadline = time.monotonic() + timeout
         while alive(pid, token) and time.monotonic() < deadline:
@@ -200,7 +201,7 @@ def stop_all(home: str, timeout: float = 5.0) -> list:
         gone = not alive(pid, token)
         if gone:
             remove(state_path(home, key))  # a supervisor removes it itself; this covers one that could not
-        results.append((state["port"], pid, gone))
+        results.append((state["port"], pid, gone, clients))
     return results
 
 
