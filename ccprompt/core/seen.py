@@ -15,6 +15,7 @@ from ccprompt.core.text import number
 
 DIR = "seen"
 LIMIT = 2048
+KEEP_S = 30 * 86400  # `recall` forgets a session's record a month after its last write
 WINDOWS = {"five_hour": ("5h", 5 * 3600), "seven_day": ("7d", 7 * 86400)}
 _SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._[]:@")
 
@@ -164,9 +165,15 @@ def remember(paths, session_id, payload: dict) -> None:
         pass
 
 
-def recall(paths) -> dict:
-    """session id -> its record, for every session the status line has drawn (records checked again)."""
+def recall(paths, now_s=None) -> dict:
+    """session id -> its record, for every session the status line has drawn (records checked again).
+
+    Records not written for KEEP_S are removed here, off the render path.
+    """
+    import time
+
     directory = paths.in_state(DIR)
+    now_s = time.time() if now_s is None else now_s
     out = {}
     try:
         names = oslite.listdir(directory)
@@ -174,6 +181,13 @@ def recall(paths) -> dict:
         return out
     for name in names:
         if not name.endswith(".json"):
+            continue
+        path = oslite.join(directory, name)
+        try:
+            if now_s - oslite.stat(path).st_mtime > KEEP_S:
+                oslite.unlink(path)
+                continue
+        except OSError:
             continue
         try:
             raw = fastjson.loads(statedir.read_state(paths.state_dir, oslite.join(directory, name), LIMIT))

@@ -97,3 +97,24 @@ def test_a_payload_record_holds_only_checked_values():
                       "limits": {"five_hour": {"used": 37.5, "resets_at": 1795600000}}, "headroom": 0.625}
     assert json.loads(seen._encode(record)) == record
     assert seen.record_of({"model": {"id": 'x","window":1'}, "cost": {"total_cost_usd": float("nan")}}) == {}
+
+
+def test_recall_checks_every_record_again_and_forgets_month_old_ones(tmp_path):
+    import os
+
+    from ccprompt.core.paths import Paths
+
+    paths = Paths({"CCPROMPT_HOME": str(tmp_path), "HOME": str(tmp_path)})
+    seen.remember(paths, "fresh-1", {"context_window": {"context_window_size": 1_000_000}})
+    seen.remember(paths, "old-2", {"context_window": {"context_window_size": 200_000}})
+    folder = tmp_path / "seen"
+    (folder / "planted.json").write_text('{"window": "x", "model": "a\\"b", "limits": [1], "cost_usd": -3}')
+    (folder / "broken.json").write_bytes(b"[" * 5000)
+    import time
+
+    now = time.time()
+    os.utime(folder / "old-2.json", (now - 31 * 86400, now - 31 * 86400))
+    found = seen.recall(paths, now_s=now)
+    assert found == {"fresh-1": {"window": 1_000_000}}
+    assert not (folder / "old-2.json").exists()
+    assert (folder / "fresh-1.json").stat().st_mode & 0o777 == 0o600
