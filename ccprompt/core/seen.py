@@ -55,7 +55,11 @@ def limits_of(raw) -> dict:
 
 
 def expiry_of(value):
-    """Epoch seconds from `prompt_cache.expires_at`: epoch seconds, epoch ms or ISO 8601 text; else None."""
+    """Epoch seconds from `prompt_cache.expires_at`; else None.
+
+    2.1.332 sends epoch seconds (its own milliseconds divided by 1000, rounded up); epoch
+    milliseconds and ISO 8601 text are taken too, should a later release change its mind.
+    """
     value_n = number(value)
     if value_n is not None:
         if value_n > 10**12:
