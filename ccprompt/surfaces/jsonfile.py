@@ -39,9 +39,7 @@ class serialized:
     def __enter__(self):
         import fcntl
 
-        from ccprompt.core.files import private_dir
-
-        private_dir(self.directory)
+        _make_dirs(self.directory)
         self.fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
@@ -69,6 +67,29 @@ def _owner(path: str) -> tuple | None:
         return None
     owner = (info.st_uid, info.st_gid)
     return owner if owner != (os.geteuid(), os.getegid()) else None
+
+
+def _heir(directory: str) -> tuple | None:
+    """Who a file or directory root creates in `directory` should belong to: its owner when
+    that is another user (`sudo ccprompt install` in the user's home), else None."""
+    return _owner(directory) if os.geteuid() == 0 else None
+
+
+def _make_dirs(directory: str) -> None:
+    """`private_dir`; when root creates them inside another user's directory, they are that user's."""
+    from ccprompt.core.files import private_dir
+
+    missing, probe = [], os.path.abspath(directory)
+    while not os.path.isdir(probe) and os.path.dirname(probe) != probe:
+        missing.append(probe)
+        probe = os.path.dirname(probe)
+    private_dir(directory)
+    heir = _heir(probe) if missing else None
+    for made in reversed(missing) if heir else ():
+        try:
+            os.lchown(made, *heir)
+        except OSError:
+            pass
 
 
 def refuse_shape(path: str, key: str, value, wanted=dict) -> None:
@@ -281,16 +302,14 @@ def edit(path: str, change) -> tuple[bool, str | None, dict]:
     """
     import json
 
-    from ccprompt.core.files import private_dir
-
-    private_dir(os.path.dirname(path))
+    _make_dirs(os.path.dirname(path))
     target = os.path.realpath(path)
-    private_dir(os.path.dirname(target))
+    _make_dirs(os.path.dirname(target))
     first = None
     backup = None
     for _ in range(ATTEMPTS):
         settings, raw, seen, mode = load(target)
-        owner = _owner(target) if seen is not None else None
+        owner = _owner(target) if seen is not None else _heir(os.path.dirname(target))
         if first is None:
             first = json.loads(json.dumps(settings))
         if not change(settings):

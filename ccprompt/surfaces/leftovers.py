@@ -14,7 +14,7 @@ import json
 import os
 import stat
 
-from ccprompt.core import files
+from ccprompt.core import files, statedir
 from ccprompt.core.paths import Paths
 
 MANIFEST = "created.json"
@@ -30,16 +30,25 @@ def _manifest(paths: Paths) -> str:
 def created_files(paths: Paths | None = None) -> list:
     paths = paths or Paths()
     try:
-        document = json.loads(files.read_regular(_manifest(paths), MANIFEST_LIMIT, owned=True))
+        document = json.loads(statedir.read_state(paths.state_dir, _manifest(paths), MANIFEST_LIMIT))
     except (OSError, ValueError):
         return []
     listed = document.get("files") if isinstance(document, dict) else None
     return [p for p in listed if isinstance(p, str) and os.path.isabs(p)] if isinstance(listed, list) else []
 
 
+def _root_in_another_home(paths: Paths) -> bool:
+    try:
+        return os.geteuid() == 0 and os.stat(paths.home).st_uid != 0
+    except OSError:
+        return False
+
+
 def remember_created(path: str, paths: Paths | None = None) -> None:
     """Note that ccprompt is about to create `path`; never fails the edit it belongs to."""
     paths = paths or Paths()
+    if files.unsafe_dir(paths.state_dir) or _root_in_another_home(paths):
+        return  # never written where it would not be read, nor a root-owned state dir in a user's home
     try:
         known = created_files(paths)
         if path in known:

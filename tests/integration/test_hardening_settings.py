@@ -224,3 +224,23 @@ def test_s8_a_value_of_the_wrong_shape_is_refused_in_one_line_not_replaced(cc_en
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("ccprompt: ") and key in lines[0], result.stderr
         assert file.read_bytes() == before, args
+
+
+def test_s8_install_as_root_in_a_fresh_home_of_another_user_leaves_everything_theirs(cc_env):
+    import pwd
+
+    if os.geteuid() != 0:
+        import pytest
+
+        pytest.skip("needs root: a home of another user")
+    nobody = pwd.getpwnam("nobody")
+    home = Path(cc_env["HOME"])
+    os.chown(home, nobody.pw_uid, nobody.pw_gid)
+    assert not (home / ".claude").exists()
+    for args in (["install", "statusline"], ["install", "mcp"]):
+        result = cli(*args, env=cc_env)
+        assert result.returncode == 0, (args, result.stderr)
+    made = [home / ".claude", settings_file(cc_env), home / ".claude.json"]
+    assert all(path.exists() for path in made), made
+    foreign = [str(p) for p in [home, *home.rglob("*")] if p.lstat().st_uid != nobody.pw_uid]
+    assert foreign == [], foreign  # nothing root-owned left in the user's home
