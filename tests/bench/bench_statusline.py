@@ -98,7 +98,11 @@ def main() -> None:
             wait_idle(home)
 
         green = []
+        deadline = time.monotonic() + 10  # the last COLD probe may not have taken the lock yet
+        while not (home / "monitoring.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
         for _ in range(runs):
+            wait_idle(home)
             state = json.loads((home / "monitoring.json").read_text())
             ms = state["monitoring_state"]
             ms["last_baseline_epoch_ms"] = ms["last_probe_epoch_ms"] = int(time.time() * 1000) - 400_000
