@@ -23,6 +23,10 @@ die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
 # -- uninstall: unwire first (status line, shells, MCP, services), then remove -------------
 
+# `ccprompt uninstall all [--purge]` from this clone's source (standard library only).
+# shellcheck disable=SC2016 # Python code, not shell
+from_source='import sys; sys.path.insert(0, sys.argv[1]); from ccprompt.commands.install import uninstall_all; sys.exit(uninstall_all(purge=sys.argv[2] == "--purge"))'
+
 # Undo the wiring with the installed ccprompt, and say what happened.
 unwire() {
     local output
@@ -69,6 +73,11 @@ if [ "${1:-}" = "--uninstall" ]; then
         unwire proxy stop
         # shellcheck disable=SC2086 # $purge is one word or none
         unwire uninstall all $purge
+    elif output="$("$python" -S -c "$from_source" "$here" "$purge" 2>&1)"; then
+        # Already removed (or broken): the same unwiring, run from this clone on the standard
+        # library alone, so --purge works after a plain --uninstall too.
+        say "  $exe does not run; unwound with the code in $here:"
+        say "$output" | sed 's/^/  /'
     else
         say "  $exe does not run; check ~/.claude/settings.json (statusLine), your shell rc files"
         say "  and ~/.claude.json (mcpServers) for ccprompt yourself"
@@ -96,7 +105,7 @@ if [ "${1:-}" = "--uninstall" ]; then
     fi
     if [ -z "$purge" ]; then
         say "ccprompt's backups and state (listed above) and your config were kept;"
-        say "./install.sh --uninstall --purge removes ccprompt's own, your config stays."
+        say "./install.sh --uninstall --purge (again, from this clone) removes ccprompt's own; your config stays."
     fi
     exit 0
 fi

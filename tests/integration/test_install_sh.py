@@ -78,7 +78,7 @@ def test_install_probe_reinstall_and_uninstall(cc_env, fake_api, tmp_path):
     assert removed.returncode == 0, removed.stderr
     out = removed.stdout
     # Every proxy is stopped first, so none keeps running from the deleted virtualenv.
-    assert out.index(f"proxy stop: stopped the proxy on port {state['port']}") < out.index("uninstall statusline")
+    assert out.index(f"stopped the proxy on port {state['port']}") < out.index("removed the ccprompt statusLine")
     with pytest.raises(ProcessLookupError):
         os.kill(state["pid"], 0)
     # Every piece of wiring is undone, and said, before the binary goes.
@@ -101,6 +101,19 @@ def test_install_probe_reinstall_and_uninstall(cc_env, fake_api, tmp_path):
     assert not link.exists() and not venv.exists()
     assert (home / ".claude" / "ccprompt" / "monitoring.json").exists()  # the user's state is kept
     assert_no_secret(first, second, removed, home / ".claude")
+
+    # Later, --purge from the clone: ccprompt's own leftovers go, though the virtualenv is gone;
+    # the user's config stays.
+    config = home / ".config" / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("timeout_ms = 3000\n")
+    purged = run_install(env, "--uninstall", "--purge")
+    assert purged.returncode == 0, purged.stderr
+    assert "unwound with the code in" in purged.stdout and "removed ccprompt's own leftovers:" in purged.stdout
+    assert not (home / ".claude" / "ccprompt").exists()
+    assert not list((home / ".claude").glob("settings.json.ccprompt-*.bak"))
+    assert not list(home.glob(".claude.json.ccprompt-*.bak"))
+    assert config.read_text() == "timeout_ms = 3000\n"
 
 
 def test_unknown_argument_is_refused(cc_env):
