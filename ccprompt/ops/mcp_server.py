@@ -137,7 +137,7 @@ def build(paths: Paths | None = None) -> FastMCP:
     @server.tool(name="api_health")
     async def health_tool() -> dict:
         """Is the Claude API healthy from this machine right now? Status (healthy, degraded, error,
-        unknown), the reason, and the latest probe's timings."""
+        unknown), the reason, the latest probe's timings, and any incident on Anthropic's status page."""
         return await _in_thread(api_health, paths)
 
     @server.tool(name="recent_history")
