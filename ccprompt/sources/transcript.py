@@ -87,9 +87,8 @@ def memory_dir(paths) -> str | None:
 def _memory_file(directory: str, path: str) -> str:
     base = oslite.basename(path)
     safe = "".join(ch for ch in base[:-6] if ch.isalnum() or ch in "-_")[:64] if base.endswith(".jsonl") else ""
-    digest = 0xCBF29CE484222325  # FNV-1a of the whole path: two projects may share a file name
-    for byte in path.encode("utf-8", "surrogateescape"):
-        digest = ((digest ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    # The whole path, folded to 64 bits (two projects may share a file name), in C: no hashlib.
+    digest = int.from_bytes(path.encode("utf-8", "surrogateescape"), "big") % 0xFFFFFFFFFFFFFFC5
     return oslite.join(directory, f"{safe or 'transcript'}-{digest:016x}.json")
 
 

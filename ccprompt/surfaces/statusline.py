@@ -7,8 +7,7 @@ standard library, never waits on the network, and always prints a line and exits
 import sys
 import time
 
-from ccprompt.core import fastjson, files, oslite, render, store
-from ccprompt.core.config import Config
+from ccprompt.core import configfast, fastjson, files, oslite, render, store
 from ccprompt.core.model import MonitorState
 from ccprompt.core.paths import Paths
 from ccprompt.core.text import display_width, number, sanitize
@@ -256,7 +255,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
     # `--segment NAME`: only that segment, for another status line's custom-command widget.
     segment = argv[argv.index("--segment") + 1] if "--segment" in argv[:-1] else None
     paths = Paths(env)
-    config = Config.load(paths)
+    config = configfast.load(paths)  # the checked values, without the rules when nothing changed
     debug = bool(config["debug"])
     if debug:  # off, logging costs nothing: not even its import
         from ccprompt.core import debuglog

@@ -9,12 +9,16 @@ flags), each measured run paired with a baseline run right before it.
   steady        nothing appended since the last render
   5 MB append   a 5 MB tool result (and its first attempt) appended before each render
   in-process    the transcript reader's own work per steady render (read + the status line's view)
+With valgrind installed it also counts the instructions of one steady render and of one
+render after a 5 MB line, against `python -IS -c pass` (callgrind: the figure does not move
+with the machine's load, which wall times on a shared machine do).
 Usage: .venv/bin/python tests/bench/bench_statusline_transcript.py [runs]   (default 40)
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -130,6 +134,16 @@ def main() -> None:
         after = subprocess.run([str(exe), "statusline"], input=stdin_bytes.decode(), env=env, check=True,
                                capture_output=True, text=True).stdout.strip()
         probes_during_steady = probes - 1
+        counted = None
+        if shutil.which("valgrind"):
+            from bench_statusline_instructions import instructions
+
+            base_count = instructions(baseline_argv, env)
+            steady_count = instructions([str(exe), "statusline"], env, stdin_bytes)
+            with open(path, "ab") as handle:
+                handle.write(tool_result(time.time(), 5 << 20))
+            append_count = instructions([str(exe), "statusline"], env, stdin_bytes)
+            counted = (base_count, steady_count, append_count)
     steady_us, first_us = in_process_us(path, home / "transcripts")
     print(f"transcript: {path.stat().st_size / 1e6:.1f} MB at the end (50 MB + {runs} x 5 MB appended)")
     print(f"line, steady:        {line}")
@@ -142,6 +156,11 @@ def main() -> None:
     print(f"transcript work per steady render (in process): {steady_us:.0f} µs;"
           f" a first reading from the end of the 50 MB file: {first_us:.0f} µs")
     print(f"probes during the steady renders: {probes_during_steady} (expected 0)")
+    if counted:
+        base_count, steady_count, append_count = counted
+        for name, count in (("steady render", steady_count), ("after a 5 MB line", append_count)):
+            print(f"{name:<18} {count / 1e6:6.1f} M instructions   python -IS -c pass {base_count / 1e6:5.1f} M"
+                  f"   ratio {count / base_count:.2f}x")
 
 
 if __name__ == "__main__":

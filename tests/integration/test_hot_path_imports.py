@@ -84,8 +84,49 @@ def test_a_steady_render_through_the_launcher_loads_no_os_select_or_future(cc_en
         os.close(read_fd)
     assert result.returncode == 0 and "🟢" in result.stdout, result.stdout + result.stderr
     names = set(import_order(result.stderr))
-    assert "ccprompt.surfaces.statusline" in names
+    # The status line's own modules run from the launcher's `.hotpath` file, not through importlib.
+    assert not {n for n in names if n.startswith("ccprompt")}, names
     assert not names & {"os", "posixpath", "_collections_abc", "select", "__future__", "json", "re"}, names
+
+
+def render_through(exe, env, payload: str):
+    result = subprocess.run([sys.executable, "-I", "-S", "-X", "importtime", str(exe), "statusline"],
+                            input=payload, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr[-500:]
+    return result.stdout, {n for n in import_order(result.stderr) if n.startswith("ccprompt")}
+
+
+def test_the_launcher_runs_the_hot_modules_only_while_their_sources_are_unchanged(cc_env, tmp_path):
+    import marshal
+
+    from ccprompt import launcher
+
+    exe = tmp_path / "bin" / "ccprompt"
+    exe.parent.mkdir()
+    launcher.write(str(exe), sys.executable)
+    hotpath = Path(str(exe) + ".hotpath")
+    payload = json.dumps({"session_id": "lean", "model": {"display_name": "Opus"}})
+    subprocess.run([str(exe), "statusline", "--sync"], input=payload, env=cc_env, capture_output=True, text=True,
+                   timeout=30)
+    line, loaded = render_through(exe, cc_env, payload)
+    assert "Opus" in line and "🟢" in line and not loaded
+    # Every module the render needs is in the file: none is imported the slow way.
+    data = hotpath.read_bytes()
+    preload, items = marshal.loads(data[4:])
+    assert {name for name, *_ in items} >= {"ccprompt.surfaces.statusline", "ccprompt.sources.transcript"}
+    # A source changed since (its recorded mtime no longer matches): the usual imports, the same line.
+    items[-1] = (items[-1][0], items[-1][1], items[-1][2], items[-1][3] - 1, items[-1][4], items[-1][5])
+    hotpath.write_bytes(data[:4] + marshal.dumps((preload, items)))
+    again, loaded = render_through(exe, cc_env, payload)
+    assert again == line and "ccprompt.surfaces.statusline" in loaded
+    # Another interpreter's bytecode, or a damaged file: never run, the usual imports.
+    for broken in (b"\0\0\r\n" + data[4:], data[:4] + b"garbage", b""):
+        hotpath.write_bytes(broken)
+        again, loaded = render_through(exe, cc_env, payload)
+        assert again == line and "ccprompt.surfaces.statusline" in loaded
+    # Other commands never preload.
+    version = subprocess.run([str(exe), "--version"], env=cc_env, capture_output=True, text=True, timeout=30)
+    assert version.returncode == 0 and version.stdout.startswith("ccprompt ")
 
 
 def test_inside_claude_code_the_render_reads_no_credentials(cc_env):
