@@ -76,7 +76,7 @@ class Incident(Record):
             title=sanitize(raw["title"], 120),
             status=raw.get("status") if raw.get("status") in INCIDENT_STATUSES else "investigating",
             impact=raw.get("impact") if raw.get("impact") in IMPACTS else "none",
-            started_at=_iso_text(raw.get("started_at")),
+            started_at=_header_text(raw.get("started_at")) if len(str(raw.get("started_at"))) <= 40 else None,
             started_s=as_int(started_s, None, 0, 10**11),
             link=_link_text(raw.get("link")),
             components=[sanitize(c, 80) for c in components[:MAX_COMPONENTS] if isinstance(c, str) and c],

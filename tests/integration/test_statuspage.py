@@ -306,3 +306,27 @@ def test_a_proxy_that_refuses_is_one_failure_with_no_password_in_it(run_cli, env
     saved = (Path(env["CCPROMPT_HOME"]) / "statuspage.json").read_text()
     assert "wr0ng-pass" not in saved and json.loads(saved)["failures"] == 1
     assert page.request_count == 0
+
+
+def test_a_red_line_with_an_incident_and_the_payload_segments_stays_on_the_light_path(run_cli, env, fake_api, page):
+    import subprocess
+    import sys
+
+    from harness import REPO_ROOT
+
+    page.serve(MAJOR_API)
+    red_529(run_cli, env, fake_api)
+    run_cli("refresh", "--sync", env=env)
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[statusline]\nsegments = ["limits", "cache", "incident", "network"]\n')
+    data = json.loads((REPO_ROOT / "tests" / "fixtures" / "stdin-cc-2.1.332.json").read_text())
+    data["rate_limits"] = {"five_hour": {"used_percentage": 50, "resets_at": int(time.time()) + 3600}}
+    line(run_cli, env)  # the config file is parsed once, then read from its cache
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "ccprompt", "statusline"],
+                            input=json.dumps(data), env={**env, "NO_COLOR": "1"}, cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=30)
+    assert result.stdout.strip() == "5h 50% | cache cold | 🔴 529 overloaded · incident: Elevated errors on Opus 5.5"
+    order = [row.rsplit("|", 1)[1].strip() for row in result.stderr.splitlines() if row.startswith("import time:")]
+    ours = {name.split(".")[0] for name in order[order.index("ccprompt"):]}
+    assert not ours & {"json", "re", "datetime", "pycurl", "jinja2", "typer"}, ours
