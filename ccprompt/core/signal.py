@@ -22,20 +22,31 @@ Claude Code gave up on as what is known (`last turn 529 overloaded`, yellow, `ne
 
 from ccprompt.core.model import MonitorState, Record, TranscriptScan, _slots
 
-HTTP_CAUSES = {
-    400: "400 bad request",
-    401: "401 invalid key",
-    402: "402 billing problem",
-    403: "403 not allowed",
-    404: "404 not found",
-    413: "413 request too large",
-    429: "429 rate limited",
-    500: "500 server error",
-    502: "502 bad gateway",
-    503: "503 unavailable",
-    504: "504 gateway timeout",
-    529: "529 overloaded",
+# The one status table: the API's error type for a status without a body that names one (the
+# probe, the proxy's analysis), and the words the line uses for it. None: no type of its own.
+HTTP_STATUSES = {
+    400: ("invalid_request_error", "400 bad request"),
+    401: ("authentication_error", "401 invalid key"),
+    402: ("billing_error", "402 billing problem"),
+    403: ("permission_error", "403 not allowed"),
+    404: ("not_found_error", "404 not found"),
+    413: ("request_too_large", "413 request too large"),
+    429: ("rate_limit_error", "429 rate limited"),
+    500: ("api_error", "500 server error"),
+    502: (None, "502 bad gateway"),
+    503: (None, "503 unavailable"),
+    504: ("timeout_error", "504 gateway timeout"),
+    529: ("overloaded_error", "529 overloaded"),
 }
+HTTP_CAUSES = {status: words for status, (_, words) in HTTP_STATUSES.items()}
+
+
+def error_type_of(status) -> str:
+    """The error type a failing status stands for: the table's, else server_error or client_error."""
+    known = HTTP_STATUSES.get(status)
+    if known is not None and known[0] is not None:
+        return known[0]
+    return "server_error" if (status or 0) >= 500 else "client_error"
 # The verdict's reason when a probe answered but the session's API error was still unresolved:
 # the one complaint a later reply in the session settles. The same words as
 # `verdict.UNRESOLVED_REASON`, kept here so the status line never loads the verdict.

@@ -7,6 +7,7 @@ import time
 
 from ccprompt import __version__
 from ccprompt.core.model import PHASES, Outcome
+from ccprompt.core.signal import error_type_of
 from ccprompt.core.text import redact_secrets, redact_url
 from ccprompt.sources.credentials import Credential
 
@@ -19,19 +20,6 @@ SYSTEM_CA_BUNDLES = (
     "/etc/ssl/cert.pem",
     "/usr/local/etc/openssl/cert.pem",
 )
-
-STATUS_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
 
 # libcurl error codes that tell which phase failed even when the timers cannot.
 CURLE_COULDNT_RESOLVE_PROXY = 5
@@ -48,12 +36,8 @@ def error_type_for(http_status: int, body_type) -> str | None:
         return "success"
     if http_status == 0:
         return "connection_error"
-    if http_status in STATUS_ERROR_TYPES:
-        return STATUS_ERROR_TYPES[http_status]
-    if 400 <= http_status < 500:
-        return "client_error"
-    if 500 <= http_status < 600:
-        return "server_error"
+    if 400 <= http_status < 600:
+        return error_type_of(http_status)
     return None
 
 

@@ -206,6 +206,20 @@ def concurrent(way: Way, expected: bytes, events: int) -> tuple:
     return intact * events / wall, CONCURRENT - intact
 
 
+def hostile_after(pid: int, port: int) -> tuple:
+    """Part of `hostile_proxy.py`'s run against this same proxy (its huge SSE line needs an upstream of
+    its own; run that script for it): 10,000 requests and a body flood. (RSS after, requests answered)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import hostile_proxy
+
+    answered, _ = hostile_proxy.many_requests(port, path="/v1/messages")
+    base = hostile_proxy.sockets_held(pid)
+    hostile_proxy.body_flood(port, pid)
+    hostile_proxy.wait_released(pid, base)
+    time.sleep(3)
+    return rss_mb([pid]), answered
+
+
 def pct(values, q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -262,6 +276,8 @@ def main() -> None:
         for _ in range(5):  # warm-up: connections, pools, caches
             for way in ways:
                 way.stream(conns[way.name], expected)
+        time.sleep(1.0)
+        idle_rss = rss_mb([proxy.pid])
         for round_ in range(runs):
             # Each round starts with a different way, and each stream starts on a quiet machine:
             # what one way does after its stream (ccprompt's analysis and state writes) must not
@@ -284,6 +300,7 @@ def main() -> None:
         throughput = {way.name: concurrent(way, expected, events) for way in ways}
         rss = {"ccprompt": rss_mb([proxy.pid]), "nginx": rss_mb([server.pid, *children(server.pid)]),
                "floor": rss_mb([floor.pid])}
+        hostile_rss = hostile_after(proxy.pid, proxy_port)
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -315,16 +332,22 @@ def main() -> None:
     print(f"{'byte-identical':34}" + "".join(f"{str(w.identical):>10}" for w in ways))
     print(f"{'RSS (MB)':34}{'-':>10}{rss['ccprompt']:>10.1f}{rss['nginx']:>10.1f}{rss['floor']:>10.1f}")
     ours_p50, ref_p50 = added["ccprompt"][0], added["nginx"][0]
-    ratio = ours_p50 / ref_p50 if ref_p50 > 0 else float("inf")
+    proxied = pct(ours.ttfb, 50) / pct(ref.ttfb, 50)
+    events_ratio = throughput["ccprompt"][0] / throughput["nginx"][0]
+    after_rss, answered = hostile_rss
     print("\ngoals")
-    print(f"  added TTFB p50 <= 1 ms          {ours_p50:8.2f} ms   {verdict(ours_p50 <= 1)}")
-    print(f"  added TTFB p99 <= 5 ms          {added['ccprompt'][1]:8.2f} ms   {verdict(added['ccprompt'][1] <= 5)}")
+    print(f"  proxied TTFB p50 <= 1.15x nginx {proxied:8.2f} x    {verdict(proxied <= 1.15)}"
+          f"   (ccprompt {pct(ours.ttfb, 50):.2f} ms, nginx {pct(ref.ttfb, 50):.2f} ms)")
+    print(f"  added TTFB p50 <= 0.4 ms        {ours_p50:8.2f} ms   {verdict(ours_p50 <= 0.4)}")
+    print(f"  added TTFB p99 <= 2 ms          {added['ccprompt'][1]:8.2f} ms   {verdict(added['ccprompt'][1] <= 2)}")
+    print(f"  events/s >= 0.9x nginx          {events_ratio:8.2f} x    {verdict(events_ratio >= 0.9)}")
     print(f"  byte-identical streams          {str(ours.identical):>8}      {verdict(ours.identical)}")
     print(f"  {CONCURRENT} concurrent, nothing lost     {throughput['ccprompt'][1]:>8} lost "
           f"{verdict(throughput['ccprompt'][1] == 0)}")
-    print(f"  RSS <= 80 MB                    {rss['ccprompt']:8.1f} MB   {verdict(rss['ccprompt'] <= 80)}")
-    print(f"  within 2x nginx added latency   {ratio:8.2f} x    {verdict(ratio <= 2)}"
-          f"   (added TTFB p50: ccprompt {ours_p50:.2f} ms, nginx {ref_p50:.2f} ms)")
+    print(f"  RSS idle <= 40 MB               {idle_rss:8.1f} MB   {verdict(idle_rss <= 40)}")
+    print(f"  RSS after the runs <= 80 MB     {rss['ccprompt']:8.1f} MB   {verdict(rss['ccprompt'] <= 80)}")
+    print(f"  RSS after hostile runs <= 80 MB {after_rss:8.1f} MB   {verdict(after_rss <= 80)}"
+          f"   (10,000 requests, {answered} answered; a 12 x 64 MiB body flood)")
     floor_p50 = added["floor"][0]
     print(f"\n  the floor (Python, passing bytes only) adds {floor_p50:.2f} ms: "
           + (f"{floor_p50 / ref_p50:.2f}x nginx" if ref_p50 > 0 else "nginx added nothing")

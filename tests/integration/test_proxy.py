@@ -22,6 +22,7 @@ from harness.proxyrun import ProxyThread, request
 from harness.sseapi import Script, SSEUpstream, json_script, message_stream, sse
 
 from ccprompt.sources.proxy import analysis
+from ccprompt.sources.proxy.event import AttemptEvent
 from ccprompt.sources.proxy.upstream import Upstream
 
 BODY = json.dumps({"model": "claude-opus-test", "stream": True, "max_tokens": 64000,
@@ -80,7 +81,8 @@ class Collected(list):
     """An on_event callback that keeps what it is given, for tests to wait on."""
 
     def __call__(self, event):
-        self.append(event)
+        assert isinstance(event, AttemptEvent)  # typed all the way from the analysis
+        self.append(event.to_json())
 
     def wait_for(self, predicate, timeout: float = 5.0):
         deadline = time.monotonic() + timeout
@@ -411,7 +413,9 @@ def test_a_stalled_stream_is_announced_while_it_stalls_and_measured_after(upstre
 
 def test_no_key_header_or_body_is_ever_written(upstream, events_file, tmp_path):
     capture = tmp_path / "capture"
-    headers = CLIENT_HEADERS + [("Authorization", f"Bearer {TEST_KEY}"), ("Cookie", f"k={TEST_KEY}")]
+    headers = CLIENT_HEADERS + [("Authorization", f"Bearer {TEST_KEY}"), ("Cookie", f"k={TEST_KEY}"),
+                                ("anthropic-api-key", TEST_KEY), ("X-Session-Token", TEST_KEY),
+                                ("x-client-secret", TEST_KEY), ("X-Proxy-Auth", TEST_KEY)]
     with proxy_for(upstream, events_file, capture_dir=str(capture)) as proxy:
         post(proxy, headers=headers)
         attempts(events_file)
@@ -423,6 +427,8 @@ def test_no_key_header_or_body_is_ever_written(upstream, events_file, tmp_path):
     assert_no_secret(capture)
     request_file = files[0].read_bytes()
     assert b"x-api-key: [redacted]" in request_file and b"Authorization: [redacted]" in request_file
+    for name in (b"anthropic-api-key", b"X-Session-Token", b"x-client-secret", b"X-Proxy-Auth", b"Cookie"):
+        assert name + b": [redacted]" in request_file
     assert request_file.endswith(BODY)  # capture mode is the one place bodies go, by request
     assert files[1].read_bytes().endswith(b"".join(message_stream()))
     for path in [events_file, *files]:

@@ -19,6 +19,7 @@ from harness.sseapi import Script, SSEUpstream, json_script, message_stream
 from ccprompt.core import store
 from ccprompt.core.paths import Paths
 from ccprompt.core.signal import assess
+from ccprompt.sources.proxy.event import AttemptEvent
 from ccprompt.sources.proxy.passive import PassiveRecorder, endpoint_for, to_passive
 from ccprompt.sources.proxy.upstream import Upstream
 
@@ -163,12 +164,13 @@ def test_a_broken_or_stuck_recorder_never_touches_the_forwarded_bytes(upstream, 
     {"kind": "attempt", "method": "POST", "path": "/v1/messages", "status": 200, "outcome": "ok", "probe": True},
 ])
 def test_events_that_say_nothing_about_the_apis_health_make_no_record(event):
-    assert to_passive(event, 1) is None
+    assert to_passive(AttemptEvent.from_json(event), 1) is None
 
 
 def test_an_unreachable_upstream_is_an_error_without_a_status():
-    passive = to_passive({"kind": "attempt", "method": "POST", "path": "/p/v1/messages", "status": None,
-                          "outcome": "upstream_unreachable", "error_type": "upstream_unreachable", "attempt": 1}, 5)
+    passive = to_passive(AttemptEvent.from_json({"kind": "attempt", "method": "POST", "path": "/p/v1/messages",
+                                                 "status": None, "outcome": "upstream_unreachable",
+                                                 "error_type": "upstream_unreachable", "attempt": 1}), 5)
     assert (passive.outcome, passive.http_status, passive.error_type, passive.at_ms) == (
         "error", 0, "upstream_unreachable", 5)
 
@@ -214,11 +216,12 @@ def test_records_that_queued_up_behind_a_slow_write_are_written_once_as_the_newe
     recorder = PassiveRecorder(paths, endpoints, record=record)
     real = {"method": "POST", "path": "/v1/messages"}
     try:
-        recorder({**real, "kind": "attempt", "status": 529, "outcome": "error", "attempt": 1})
+        recorder(AttemptEvent.from_json({**real, "kind": "attempt", "status": 529, "outcome": "error", "attempt": 1}))
         assert first_write.wait(5)
         for attempt in (2, 3, 4):
-            recorder({**real, "kind": "attempt", "status": 529, "outcome": "error", "attempt": attempt})
-        recorder({**real, "kind": "attempt", "status": 200, "outcome": "ok", "attempt": 5})
+            recorder(AttemptEvent.from_json({**real, "kind": "attempt", "status": 529, "outcome": "error",
+                                             "attempt": attempt}))
+        recorder(AttemptEvent.from_json({**real, "kind": "attempt", "status": 200, "outcome": "ok", "attempt": 5}))
     finally:
         release.set()
     recorder.close()
@@ -230,8 +233,8 @@ def test_records_that_queued_up_behind_a_slow_write_are_written_once_as_the_newe
 
 def test_the_state_is_written_by_the_real_recorder_as_compact_json(paths):
     recorder = PassiveRecorder(paths, ["http://a/v1/messages"])
-    recorder({"method": "POST", "path": "/v1/messages", "kind": "attempt", "status": 200, "outcome": "ok",
-              "attempt": 1, "ttfb_first_event_ms": 12.5})
+    recorder(AttemptEvent.from_json({"method": "POST", "path": "/v1/messages", "kind": "attempt", "status": 200,
+                                     "outcome": "ok", "attempt": 1, "ttfb_first_event_ms": 12.5}))
     recorder.close()
     state = store.read_state_for(paths, "http://a/v1/messages")
     assert state is not None and state.passive.outcome == "ok" and state.passive.ttfb_ms == 12.5

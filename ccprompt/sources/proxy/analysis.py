@@ -19,10 +19,11 @@ import threading
 import time
 
 from .attempt import Attempt, AttemptState, clean_text
+from .event import AttemptEvent
 from .sink import CaptureWriter, Counters, JsonlSink
 from .sse import SSEParser
 
-__all__ = ("Analyzer", "Attempt", "AttemptState", "SSEParser", "STALL_S", "clean_text", "yield_to")
+__all__ = ("Analyzer", "Attempt", "AttemptEvent", "AttemptState", "SSEParser", "STALL_S", "clean_text", "yield_to")
 
 STALL_S = 30.0
 QUEUE_BUDGET_BYTES = 16 * 1024 * 1024
@@ -120,22 +121,21 @@ class Analyzer:
         self._offer(attempt, ("response", attempt, status, reason, headers, at), 0, wake=status >= 400)
 
     def chunk(self, attempt: Attempt, data: bytes, at: float) -> None:
-        attempt.last_activity = at
+        attempt.touch(at)
         if not attempt.dropped:
             self._offer(attempt, ("chunk", attempt, data, at), len(data))
 
     def end(self, attempt: Attempt, outcome: str, detail: str | None, at: float) -> None:
-        attempt.ended = True
+        attempt.finish()
         self._offer(attempt, ("end", attempt, outcome, detail, at), 0, wake=True)
 
     def _offer(self, attempt: Attempt, item, size: int, wake: bool = False) -> None:
         try:
             if not self._feed.offer(item, size, wake):
-                if not attempt.dropped:
-                    attempt.dropped = True
+                if attempt.drop():
                     self.counters.analysis_dropped += 1
         except Exception:  # noqa: BLE001 - forwarding must go on whatever happens here
-            attempt.dropped = True
+            attempt.drop()
 
     def close(self, timeout: float = 2.0) -> None:
         self._stopping = True
@@ -201,10 +201,10 @@ class Analyzer:
         """How many attempts of this request (session, model, body checksum) failed in a row just now."""
         return self._failures.get(key, 0) if key is not None else 0
 
-    def _note_result(self, key, event: dict) -> None:
-        if key is None or event.get("outcome") == "client_aborted":
+    def _note_result(self, key, event: AttemptEvent) -> None:
+        if key is None or event.outcome == "client_aborted":
             return
-        if event.get("outcome") == "ok":
+        if event.outcome == "ok":
             self._failures.pop(key, None)
             return
         self._failures[key] = self._failures.pop(key, 0) + 1
@@ -230,9 +230,9 @@ class Analyzer:
             except Exception:  # noqa: BLE001
                 self.counters.analysis_errors += 1
 
-    def _emit(self, event: dict) -> None:
-        if event.get("kind") != "response_start":
-            self.sink.write(event)
+    def _emit(self, event: AttemptEvent) -> None:
+        if event.kind != "response_start":
+            self.sink.write(event.to_json())
         callback = self.on_event
         if callback is not None:
             try:

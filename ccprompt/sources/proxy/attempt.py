@@ -12,6 +12,9 @@ import re
 import time
 import zlib
 
+from ccprompt.core.signal import error_type_of
+
+from .event import AttemptEvent
 from .sse import SSEParser, decoder_for
 
 JSON_BODY_LIMIT = 8 * 1024 * 1024  # decoded JSON bodies past this are not parsed
@@ -48,6 +51,19 @@ class Attempt:
         self.conn: dict | None = None  # phases of a new upstream connection, from client tracing
         self.reused = False  # the upstream connection came from the pool
         self.ended = False
+
+    # What the analyzer notes, from the forwarding side, as it is handed each piece.
+
+    def touch(self, at: float) -> None:
+        self.last_activity = at
+
+    def finish(self) -> None:
+        self.ended = True
+
+    def drop(self) -> bool:
+        """The analysis skips the rest of this attempt; True the first time."""
+        first, self.dropped = not self.dropped, True
+        return first
 
 
 class AttemptState:
@@ -256,56 +272,48 @@ class AttemptState:
 
     # -- outputs ---------------------------------------------------------------------
 
-    def _common(self, kind: str) -> dict:
+    def _event(self, kind: str, **values) -> AttemptEvent:
         attempt = self.attempt
-        return {
-            "kind": kind,
-            "ts": round(attempt.ts, 3),
-            "session_id": self.session_id,
-            "request_id": self.request_id,
-            "attempt": max(1 if self.retry is None else self.retry + 1, self.failed_before + 1),
-            "retry": self.retry,
-            "method": attempt.method,
-            "path": attempt.path,
-            "model_requested": self.model_requested,
-            **({"probe": True} if self.probe else {}),
-        }
+        return AttemptEvent(kind=kind, ts=round(attempt.ts, 3), session_id=self.session_id,
+                            request_id=self.request_id,
+                            attempt=max(1 if self.retry is None else self.retry + 1, self.failed_before + 1),
+                            retry=self.retry, method=attempt.method, path=attempt.path,
+                            model_requested=self.model_requested, probe=self.probe, status=self.status, **values)
 
-    def start_event(self) -> dict:
-        event = self._common("response_start")
-        event.update(status=self.status, stream=self.stream,
-                     error_type=_status_error_type(self.status) if (self.status or 0) >= 400 else None,
-                     ttfb_headers_ms=_ms(self.t_headers, self.attempt.t0), retry_after=self.retry_after)
-        return event
+    def start_event(self) -> AttemptEvent:
+        return self._event("response_start", stream=self.stream,
+                           error_type=error_type_of(self.status) if (self.status or 0) >= 400 else None,
+                           ttfb_headers_ms=_ms(self.t_headers, self.attempt.t0), retry_after=self.retry_after)
 
-    def notice(self, kind: str, now: float) -> dict:
-        event = self._common(kind)
-        event.update(status=self.status, phase="body" if self.t_headers is not None else "headers",
-                     idle_ms=_ms(now, self.attempt.last_activity) if kind == "stall" else None,
-                     elapsed_ms=_ms(now, self.attempt.t0))
-        return event
+    def notice(self, kind: str, now: float) -> AttemptEvent:
+        return self._event(kind, phase="body" if self.t_headers is not None else "headers",
+                           idle_ms=_ms(now, self.attempt.last_activity) if kind == "stall" else None,
+                           elapsed_ms=_ms(now, self.attempt.t0))
 
-    def final_event(self) -> dict:
+    def final_event(self) -> AttemptEvent:
         attempt = self.attempt
-        event = self._common("attempt")
         error_type = self.error_type
         if error_type is None and (self.status or 0) >= 400:
-            error_type = _status_error_type(self.status)
+            error_type = error_type_of(self.status)
         outcome = self.outcome or "error"
         if outcome == "ok" and (error_type or (self.status or 0) >= 400):
             outcome = "error"
         if outcome == "upstream_unreachable" and error_type is None:
             error_type = "upstream_unreachable"
-        gap = self.max_gap
-        event.update(
+        notes = list(self.notes)
+        if attempt.dropped:
+            notes.append("analysis skipped part of the stream (queue full)")
+        if self.broken:
+            notes.append("analysis failed on this stream")
+        return self._event(
+            "attempt",
             model_served=self.model_served,
             stream=self.stream,
-            status=self.status,
             error_type=error_type,
             ttfb_headers_ms=_ms(self.t_headers, attempt.t0),
             ttfb_first_event_ms=_ms(self.t_first, attempt.t0),
             duration_ms=_ms(self.t_end, attempt.t0),
-            max_gap_ms=round(gap * 1000, 1) if self.events > 1 else None,
+            max_gap_ms=round(self.max_gap * 1000, 1) if self.events > 1 else None,
             stop_reason=self.stop_reason,
             usage=dict(self.usage) or None,
             tools={"count": self.tool_count, "names": list(self.tool_names)} if self.tool_count else None,
@@ -314,21 +322,11 @@ class AttemptState:
             outcome=outcome,
             events=self.events if self.stream else None,
             bytes=self.bytes,
+            encoding=self.encoding,
+            upstream_conn=dict(attempt.conn) if attempt.conn else None,
+            detail=self.detail,
+            analysis="; ".join(notes) if notes else None,
         )
-        if self.encoding:
-            event["encoding"] = self.encoding
-        if attempt.conn:
-            event["upstream_conn"] = dict(attempt.conn)
-        if self.detail:
-            event["detail"] = self.detail
-        notes = list(self.notes)
-        if attempt.dropped:
-            notes.append("analysis skipped part of the stream (queue full)")
-        if self.broken:
-            notes.append("analysis failed on this stream")
-        if notes:
-            event["analysis"] = "; ".join(notes)
-        return event
 
 
 def _text(headers) -> list:
@@ -341,18 +339,6 @@ def _ms(later, earlier):
     if later is None or earlier is None:
         return None
     return round((later - earlier) * 1000, 1)
-
-
-_STATUS_ERRORS = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
-                  403: "permission_error", 404: "not_found_error", 413: "request_too_large",
-                  429: "rate_limit_error", 500: "api_error", 502: "api_error", 504: "timeout_error",
-                  529: "overloaded_error"}
-
-
-def _status_error_type(status) -> str:
-    if status in _STATUS_ERRORS:
-        return _STATUS_ERRORS[status]
-    return "server_error" if (status or 0) >= 500 else "client_error"
 
 
 def _requested_model(body: bytes):

@@ -18,8 +18,7 @@ import time
 import httptools
 
 from .exchange import HEALTH_PATH, Exchange, _cause
-from .message import MAX_HEADER_BYTES, MAX_REQUEST_BODY, Refused, refusal, simple_response, transfer_coding, \
-    value_of
+from .message import MAX_HEADER_BYTES, MAX_REQUEST_BODY, Head, Refused, refusal, request_head, simple_response
 from .relay import strict
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -28,13 +27,14 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 class Request:
     """One request as read: method, target (origin form), header pairs, body. Owned by its connection."""
 
-    __slots__ = ("method", "target", "headers", "body", "parts", "size", "keep_alive", "http10", "expect",
+    __slots__ = ("method", "target", "headers", "head", "body", "parts", "size", "keep_alive", "http10", "expect",
                  "held", "budget", "started", "body_started", "raw")
 
     def __init__(self, budget, now: float) -> None:
         self.method = b""
         self.target = b""
         self.headers: list = []
+        self.head: Head | None = None
         self.body = b""
         self.parts: list | None = None
         self.size = 0  # head bytes while the head is read, then body bytes
@@ -68,6 +68,8 @@ class ClientProtocol(asyncio.Protocol):
         self.closing = False  # no further request is read
         self.refused = b""  # the answer to a refused request, sent once those before it are answered
         self.paused: set = set()
+        self.headers: list = []  # where httptools' header callbacks go: the request's, then a throwaway
+        self.feeding = 0  # the size of the read being parsed
         self.idle_since = 0.0
         self.turn = 0.0  # when this connection last had the proxy's attention back
 
@@ -100,6 +102,7 @@ class ClientProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        self.feeding = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -127,7 +130,8 @@ class ClientProtocol(asyncio.Protocol):
     # -- httptools callbacks -----------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.reading = Request(self.server.budget, time.monotonic())
+        self.reading = reading = Request(self.server.budget, time.monotonic())
+        self.headers = reading.headers
 
     def on_url(self, url: bytes) -> None:
         reading = self.reading
@@ -135,17 +139,13 @@ class ClientProtocol(asyncio.Protocol):
         reading.size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        reading = self.reading
-        if reading.body_started:
-            return  # trailers of a chunked body: not passed on
-        reading.headers.append((name, value))
-        reading.size += len(name) + len(value) + 4
-        if reading.size > MAX_HEADER_BYTES:
-            raise Refused(431, "request head too large")
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         reading, parser = self.reading, self.parser
-        if reading.size > MAX_HEADER_BYTES:
+        self.headers = []  # the trailers of a chunked body, if any, land here: they are not passed on
+        reading.head = head = request_head(reading.headers)
+        if reading.raw + self.feeding > MAX_HEADER_BYTES and head.size + reading.size > MAX_HEADER_BYTES:
             raise Refused(431, "request head too large")
         reading.body_started = time.monotonic()
         reading.method = method = parser.get_method()
@@ -157,12 +157,11 @@ class ClientProtocol(asyncio.Protocol):
         reading.http10 = version == "1.0"
         reading.keep_alive = parser.should_keep_alive() and not reading.http10
         reading.target = _origin_form(reading.target)
-        headers = reading.headers
-        chunked = transfer_coding(headers)
-        length = value_of(headers, b"content-length")
+        chunked = head.chunked()
+        length = head.get(b"content-length")
         if length is not None and int(length) > MAX_REQUEST_BODY:
             raise Refused(413, "request body too large")
-        expect = value_of(headers, b"expect")
+        expect = head.get(b"expect")
         if expect is not None and expect.strip().lower() == b"100-continue" and (chunked or (length or b"0") != b"0"):
             reading.expect = True
         reading.size = 0
@@ -282,6 +281,16 @@ class ClientProtocol(asyncio.Protocol):
             self.transport.write(self.refused)
             self.transport.close()
         self.refused = b""
+
+    def turn_away(self, answer: bytes) -> None:
+        """The server has no room: this answer, then the connection closes, nothing read."""
+        self.closing = True
+        self.transport.write(answer)
+        self.transport.close()
+
+    def close_idle(self) -> None:
+        self.closing = True
+        self.transport.close()
 
     def idle(self) -> bool:
         """Nothing in progress: no request being read or answered."""

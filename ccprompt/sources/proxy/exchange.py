@@ -18,8 +18,7 @@ import time
 import httptools
 
 from .attempt import Attempt
-from .message import MAX_HEADER_BYTES, HOP_BY_HOP, NOT_SENT_UP, Refused, error_body, fields, simple_response, \
-    transfer_coding, value_of
+from .message import MAX_HEADER_BYTES, Refused, error_body, response_head, simple_response
 from .relay import UpstreamError, strict
 
 HEALTH_PATH = "/__ccprompt/health"
@@ -64,13 +63,13 @@ class Exchange:
         self.head = None  # a future: the response head has been read
         self.done = None  # a future: (outcome, detail)
         self.reusable = False
+        self.keep_alive = request.keep_alive  # the client connection can carry another request after this
         self.returned = False  # the upstream connection is back in the pool
         self.waiting = False  # counted as waiting by the server until its first bytes go out
         # The reply being read
         self.status = 0
         self.reason = b""
-        self.headers: list = []
-        self.head_size = 0
+        self.fields, self.head_size = [], 0
         self.interim = False
         self.in_body = False
         self.finished = False
@@ -84,7 +83,7 @@ class Exchange:
         pool, request = self.server.pool, self.request
         body = request.body
         parts = [b"%s %s HTTP/1.1\r\nHost: %s" % (self.method, pool.target(request.target), pool.host_header),
-                 fields(request.headers, NOT_SENT_UP)]
+                 request.head.passed_on()]
         if body or self.method in BODY_METHODS:
             parts.append(b"\r\nContent-Length: %d" % len(body))
         if pool.proxy_header:
@@ -105,7 +104,7 @@ class Exchange:
     def _send(self, connection) -> None:
         self.connection = connection
         self.parser = strict(httptools.HttpResponseParser(self))
-        self.headers, self.head_size, self.reason = [], 0, b""
+        self.fields, self.head_size, self.reason = [], 0, b""
         connection.attach(self)
         connection.write(self.request_bytes())
         loop = self.server.loop
@@ -157,7 +156,7 @@ class Exchange:
             else:
                 connection.close()
             analyzer.end(attempt, outcome, detail, time.monotonic())
-        return outcome == "ok" and self.request.keep_alive
+        return outcome == "ok" and self.keep_alive
 
     def answered(self) -> None:
         """The client has its first bytes (or never will): analysis may use the CPU again."""
@@ -168,7 +167,7 @@ class Exchange:
     def _unreachable(self, detail: str) -> bool:
         self.server.analyzer.end(self.attempt, "upstream_unreachable", detail, time.monotonic())
         self.client.write(simple_response(502, error_body(f"ccprompt proxy: upstream unreachable: {detail}"),
-                                          not self.request.keep_alive))
+                                          not self.keep_alive))
         return True
 
     # -- httptools callbacks: the upstream's reply ---------------------------------------------
@@ -176,22 +175,22 @@ class Exchange:
     def on_message_begin(self) -> None:
         if self.finished:
             raise _Stop()  # bytes after the end of the reply: never passed on
-        self.headers, self.head_size, self.reason, self.in_body = [], 0, b"", False
+        self.fields, self.head_size, self.reason, self.in_body = [], 0, b"", False
 
     def on_status(self, reason: bytes) -> None:
         self.reason += reason
-        self.head_size += len(reason)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.in_body:
             return  # trailers are not passed on
-        self.headers.append((name, value))
-        self.head_size += len(name) + len(value) + 4
+        self.fields.append((name, value))
+        self.head_size += len(name) + len(value)
         if self.head_size > MAX_HEADER_BYTES:
             raise Refused(502, "head too large")
 
     def on_headers_complete(self) -> None:
-        if self.head_size > MAX_HEADER_BYTES:
+        fields = response_head(self.fields)
+        if self.head_size + 4 * len(self.fields) + len(self.reason) > MAX_HEADER_BYTES:
             raise Refused(502, "head too large")
         status = self.parser.get_status_code()
         if not 100 <= status <= 599 or status == 101:
@@ -203,7 +202,7 @@ class Exchange:
         self.interim = False
         self.status = status
         try:
-            chunked = transfer_coding(self.headers)
+            chunked = fields.chunked()
         except Refused:
             raise Refused(502, "a Transfer-Encoding other than chunked") from None
         request = self.request
@@ -211,17 +210,17 @@ class Exchange:
             self.kind = "none"
         elif chunked:
             self.kind = "chunked"
-        elif value_of(self.headers, b"content-length") is not None:
+        elif fields.get(b"content-length") is not None:
             self.kind = "length"
         else:
             self.kind = "close"
         self.reusable = self.kind != "close" and self.parser.should_keep_alive()
         self.down_chunked = self.kind == "chunked" and not request.http10
-        parts = [b"HTTP/1.1 %d %s" % (status, self.reason), fields(self.headers, HOP_BY_HOP)]
+        parts = [b"HTTP/1.1 %d %s" % (status, self.reason), fields.passed_on()]
         if self.down_chunked:
             parts.append(b"\r\nTransfer-Encoding: chunked")
-        if self.kind == "close" or (self.kind == "chunked" and request.http10) or not request.keep_alive:
-            request.keep_alive = False
+        if self.kind == "close" or (self.kind == "chunked" and request.http10) or not self.keep_alive:
+            self.keep_alive = False
             parts.append(b"\r\nConnection: close")
         parts.append(b"\r\n\r\n")
         self.out.append(b"".join(parts))
@@ -279,7 +278,7 @@ class Exchange:
         if self.head_news:
             self.head_news = False
             _settle(self.head)
-            analyzer.response(self.attempt, self.status, self.reason.decode("latin-1"), self.headers, now)
+            analyzer.response(self.attempt, self.status, self.reason.decode("latin-1"), self.fields, now)
         if payloads:
             self.answered()
             self.payloads = []
@@ -313,7 +312,7 @@ class Exchange:
     def _broken(self, why: str) -> None:
         """Broken off mid-body: close the client's connection too, so the truncation shows there."""
         self.reusable = False
-        self.request.keep_alive = False
+        self.keep_alive = False
         self.client.abort()
         _settle(self.done, ("error", "upstream stream broken: " + why))
 

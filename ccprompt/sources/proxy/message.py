@@ -18,7 +18,11 @@ HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"pro
                         b"upgrade"})
 # Not sent on upstream: the proxy writes its own Host and Content-Length, and answers Expect.
 NOT_SENT_UP = HOP_BY_HOP | {b"host", b"content-length", b"expect"}
-NOT_SENT_DOWN = HOP_BY_HOP | {b"content-length"}  # Content-Length goes back only for a length body
+DOWN_WATCHED = frozenset({b"content-length"})  # read by the forwarding, and passed on
+# Only a name of one of these lengths can be one of those: the others are passed on without lower().
+UP_LENGTHS = frozenset(len(name) for name in NOT_SENT_UP)
+DOWN_LENGTHS = frozenset(len(name) for name in HOP_BY_HOP | DOWN_WATCHED)
+USUAL_CONNECTION = frozenset({b"keep-alive", b"close", b"upgrade"})
 
 REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 413: "Content Too Large",
            431: "Request Header Fields Too Large", 502: "Bad Gateway", 503: "Service Unavailable"}
@@ -45,6 +49,60 @@ def fields(pairs, dropped=NOT_SENT_UP) -> bytes:
         if lower not in dropped and (named is None or lower not in named):
             out.append(b"\r\n%s: %s" % (name, value))
     return b"".join(out)
+
+
+class Head:
+    """The header fields of one message as httptools handed them over, sorted in one pass once the
+    head is whole: `pairs` (all, for the analysis), `lines` (those passed on, as bytes parts),
+    `special` (the lower-cased ones the forwarding itself reads or drops) and `size`. Only a name
+    of a length some such name has is lower-cased."""
+
+    __slots__ = ("pairs", "lines", "special", "size", "dropped")
+
+    def __init__(self, pairs: list, dropped=NOT_SENT_UP, lengths=UP_LENGTHS, watched=frozenset()) -> None:
+        self.pairs = pairs
+        self.dropped = dropped
+        lines: list = []
+        special: list = []
+        size = 0
+        for name, value in pairs:
+            length = len(name)
+            size += length + len(value) + 4
+            if length in lengths:
+                lower = name.lower()
+                if lower in dropped:
+                    special.append((lower, value))
+                    continue
+                if lower in watched:
+                    special.append((lower, value))
+            lines += (b"\r\n", name, b": ", value)
+        self.lines, self.special, self.size = lines, special, size
+
+    def get(self, name: bytes):
+        for lower, value in self.special:
+            if lower == name:
+                return value
+        return None
+
+    def passed_on(self) -> bytes:
+        """The header lines to send on: `\r\nName: value` each, minus whatever Connection names."""
+        connection = self.get(b"connection")
+        if connection is not None and connection.lower() not in USUAL_CONNECTION:
+            named = {token.strip().lower() for token in connection.split(b",")} - USUAL_CONNECTION
+            if named:
+                return fields(self.pairs, self.dropped)
+        return b"".join(self.lines)
+
+    def chunked(self) -> bool:
+        return transfer_coding(self.special)
+
+
+def request_head(pairs: list) -> Head:
+    return Head(pairs)
+
+
+def response_head(pairs: list) -> Head:
+    return Head(pairs, HOP_BY_HOP, DOWN_LENGTHS, DOWN_WATCHED)
 
 
 def transfer_coding(pairs) -> bool:

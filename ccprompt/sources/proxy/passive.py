@@ -20,6 +20,7 @@ from ccprompt.core.model import Passive
 from ccprompt.core.text import redact_url
 
 from .analysis import yield_to
+from .event import AttemptEvent
 
 QUEUE_LIMIT = 256
 ENDPOINT_SUFFIX = "/v1/messages"
@@ -30,36 +31,32 @@ def endpoint_for(base_url: str) -> str:
     return redact_url(base_url.rstrip("/") + ENDPOINT_SUFFIX)
 
 
-def is_real_request(event: dict) -> bool:
-    path = event.get("path") or ""
-    return event.get("method") == "POST" and path.endswith(ENDPOINT_SUFFIX) and not event.get("probe")
+def is_real_request(event: AttemptEvent) -> bool:
+    return event.method == "POST" and event.path.endswith(ENDPOINT_SUFFIX) and not event.probe
 
 
-def to_passive(event: dict, now_ms: int) -> Passive | None:
+def to_passive(event: AttemptEvent, now_ms: int) -> Passive | None:
     """The record one event makes, or None when it says nothing about the API's health."""
-    if not isinstance(event, dict) or not is_real_request(event):
+    if not isinstance(event, AttemptEvent) or not is_real_request(event):
         return None
-    kind = event.get("kind")
-    status = event.get("status") if isinstance(event.get("status"), int) else 0
-    common = {"at_ms": now_ms, "attempt": event.get("attempt"), "http_status": status or 0,
-              "model": event.get("model_served") or event.get("model_requested")}
+    kind = event.kind
+    status = event.status if isinstance(event.status, int) else 0
+    common = {"at_ms": now_ms, "attempt": event.attempt, "http_status": status, "model": event.model}
     if kind == "response_start":
         if status < 400:
             return None  # the attempt's end says whether the reply came through
-        return Passive(outcome="error", error_type=event.get("error_type"), ttfb_ms=event.get("ttfb_headers_ms"),
-                       retry_after=event.get("retry_after"), **common)
+        return Passive(outcome="error", error_type=event.error_type, ttfb_ms=event.ttfb_headers_ms,
+                       retry_after=event.retry_after, **common)
     if kind == "attempt":
-        outcome = event.get("outcome")
+        outcome = event.outcome
         if outcome == "ok":
-            ttfb = event.get("ttfb_first_event_ms") or event.get("ttfb_headers_ms")
-            return Passive(outcome="ok", ttfb_ms=ttfb, **common)
+            return Passive(outcome="ok", ttfb_ms=event.ttfb_first_event_ms or event.ttfb_headers_ms, **common)
         if outcome in ("error", "upstream_unreachable"):
-            return Passive(outcome="error", error_type=event.get("error_type"), ttfb_ms=event.get("ttfb_headers_ms"),
-                           retry_after=event.get("retry_after"), **common)
+            return Passive(outcome="error", error_type=event.error_type, ttfb_ms=event.ttfb_headers_ms,
+                           retry_after=event.retry_after, **common)
         return None  # the client went away: nothing learnt about the API
     if kind == "stall":
-        idle = event.get("idle_ms") or 0
-        return Passive(outcome="stall", stall_since_ms=max(0, int(now_ms - idle)), **common)
+        return Passive(outcome="stall", stall_since_ms=max(0, int(now_ms - (event.idle_ms or 0))), **common)
     if kind == "resumed":
         return Passive(outcome="resumed", **common)
     return None
@@ -89,7 +86,7 @@ class PassiveRecorder:
         if endpoint not in self.endpoints:
             self.endpoints = self.endpoints + [endpoint]
 
-    def __call__(self, event: dict) -> None:
+    def __call__(self, event: AttemptEvent) -> None:
         passive = to_passive(event, int(time.time() * 1000))
         if passive is None:
             return

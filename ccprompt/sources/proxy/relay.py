@@ -45,7 +45,6 @@ class Connection(asyncio.Protocol):
         self.transport = None
         self.exchange = None
         self.closed = False
-        self.idle_since = 0.0
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -57,7 +56,12 @@ class Connection(asyncio.Protocol):
                 pass
 
     def attach(self, exchange) -> None:
+        """`exchange` gets this connection's bytes from now on (None: nobody; a byte then closes it)."""
         self.exchange = exchange
+
+    def upgraded(self, transport) -> None:
+        """TLS now runs inside the tunnel this connection opened: write through it."""
+        self.transport = transport
 
     def write(self, data: bytes) -> None:
         self.transport.write(data)
@@ -121,22 +125,21 @@ class Pool:
     def take(self):
         now = time.monotonic()
         while self.idle:
-            connection = self.idle.pop()
-            if not connection.closed and now - connection.idle_since < POOL_KEEPALIVE_S:
+            connection, since = self.idle.pop()
+            if not connection.closed and now - since < POOL_KEEPALIVE_S:
                 return connection
             connection.close()
         return None
 
     def give_back(self, connection: Connection) -> None:
-        connection.exchange = None
+        connection.attach(None)
         if connection.closed:
             return
-        connection.idle_since = time.monotonic()
-        self.idle.append(connection)
+        self.idle.append((connection, time.monotonic()))
 
     def close(self) -> None:
         while self.idle:
-            self.idle.pop().close()
+            self.idle.pop()[0].close()
 
     async def connect(self):
         """(a new connection, its DNS and set-up times)."""
@@ -192,7 +195,7 @@ class Pool:
             transport.close()
             raise UpstreamError("the outbound proxy refused the tunnel")
         tls = await loop.start_tls(transport, connection, self.ssl, server_hostname=self.host)
-        connection.transport = tls
+        connection.upgraded(tls)
         return connection
 
 

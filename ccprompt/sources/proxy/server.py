@@ -89,12 +89,10 @@ class ProxyServer:
             if idle:
                 oldest = min(idle, key=lambda other: other.idle_since)
                 self.clients.discard(oldest)
-                oldest.transport.close()
+                oldest.close_idle()
             else:
                 self.refused_connections += 1
-                client.transport.write(refusal(503, "ccprompt proxy: too many connections"))
-                client.closing = True
-                client.transport.close()
+                client.turn_away(refusal(503, "ccprompt proxy: too many connections"))
                 return
         self.clients.add(client)
 

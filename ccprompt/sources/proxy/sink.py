@@ -1,4 +1,5 @@
-"""Where analysis results go: requests.jsonl (0600, rotated, no symlinks) and the optional capture files.
+"""Where analysis results go: requests.jsonl (0600, rotated, no symlinks) and the optional capture files,
+both written through `core/files` (the same append, rotation and symlink checks as every state file).
 
 Everything here runs on the analysis thread. Every OS error is counted and swallowed:
 a full disk or a bad path costs records, never a byte of the forwarded traffic.
@@ -7,7 +8,6 @@ a full disk or a bad path costs records, never a byte of the forwarded traffic.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import threading
 import time
@@ -19,11 +19,16 @@ EVENTS_LIMIT_BYTES = 8 * 1024 * 1024
 CAPTURE_KEEP_FILES = 400
 CAPTURE_FILE_LIMIT_BYTES = 64 * 1024 * 1024
 
-# Header values that carry credentials or session cookies: replaced in capture files.
-SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"})
+# A header whose name holds one of these words may carry a credential: its value is replaced in
+# capture files (x-api-key, anthropic-api-key, Authorization, Proxy-Authorization, Cookie,
+# Set-Cookie, x-auth-token, x-client-secret, ...).
+SECRET_WORDS = ("key", "token", "auth", "cookie", "secret")
 REDACTED = "[redacted]"
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+def is_secret_header(name: str) -> bool:
+    lower = name.lower()
+    return any(word in lower for word in SECRET_WORDS)
 
 
 class Counters:
@@ -52,28 +57,15 @@ class JsonlSink:
         if not self.path:
             return
         try:
-            line = (json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str) + "\n").encode()
-            self._rotate_if_needed(len(line))
-            fd = os.open(self.path, _OPEN_FLAGS, 0o600)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+            files.append_jsonl(self.path, event, self.limit_bytes)
             self.counters.events_written += 1
         except (OSError, ValueError, TypeError):
             self.counters.sink_errors += 1
 
-    def _rotate_if_needed(self, incoming: int) -> None:
-        try:
-            if os.lstat(self.path).st_size + incoming > self.limit_bytes:
-                os.replace(self.path, self.path + ".1")
-        except FileNotFoundError:
-            pass
-
 
 def redact_headers(pairs) -> list:
     """(name, value) pairs with credential-bearing values replaced."""
-    return [(name, REDACTED if name.lower() in SECRET_HEADERS else value) for name, value in pairs]
+    return [(name, REDACTED if is_secret_header(name) else value) for name, value in pairs]
 
 
 class CaptureWriter:
@@ -96,7 +88,7 @@ class CaptureWriter:
         """An append-only handle for one side of one attempt, or None if the file cannot be made."""
         path = os.path.join(self.directory, f"{stem}.{side}")
         try:
-            fd = os.open(path, _OPEN_FLAGS | os.O_EXCL, 0o600)
+            fd = files.open_append(path)
         except OSError:
             self.counters.capture_errors += 1
             return None
