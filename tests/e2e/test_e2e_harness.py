@@ -245,3 +245,37 @@ def test_close_port_refuses_connections_and_reopen_port_serves_the_same_port(api
     conn, response = post(api, PROBE_BODY, "ccprompt/0.1.0", path="/v1/messages")
     assert response.status == 200
     conn.close()
+
+
+class _Sampled:
+    """Just the sampled status line history, as ClaudeCode keeps it."""
+
+    def __init__(self, *history):
+        self.status_history = list(history)
+
+
+def test_a_line_counts_from_when_it_was_sampled_and_not_past_its_bound():
+    from .scenario import _first, lines_from
+
+    cc = _Sampled((10.0, "🟢 P95:N/A"), (22.5, "🔴 529 overloaded"), (40.0, "🟢 P95:N/A"))
+    is_red = lambda line: "🔴" in line  # noqa: E731
+    assert _first(cc, is_red, 11.0, 26.0) == (22.5, "🔴 529 overloaded")
+    assert _first(cc, is_red, 11.0, 22.0) is None  # shown after the bound: not in time
+    assert _first(cc, is_red, 25.0, 30.0) == (25.0, "🔴 529 overloaded")  # already on show
+    # From the first red on: the green before it is not "during the storm", the one after is.
+    assert lines_from(cc, is_red, 11.0, 35.0) == ["🔴 529 overloaded"]
+    assert lines_from(cc, is_red, 11.0, 45.0) == ["🔴 529 overloaded", "🟢 P95:N/A"]
+    assert lines_from(cc, lambda line: "⏳" in line, 11.0, 30.0) == ["🟢 P95:N/A", "🔴 529 overloaded"]
+
+
+def test_the_expected_storm_line_depends_on_the_key_and_on_attempt_lines_not_on_the_release():
+    from .scenario import red_expected
+
+    keyed, _, keyed_s = red_expected("key", True)
+    assert keyed("Sonnet 5.5 | 🔴 529 overloaded · attempt 4") and keyed_s == 15
+    assert not keyed("Sonnet 5.5 | 🔴 529 overloaded") and not keyed("🟢 529 overloaded · attempt 4")
+    assert red_expected("key", False)[0]("🔴 529 Overloaded DNS:0ms")
+    keyless, _, _ = red_expected("keyless", True)
+    assert keyless("🔴 Claude Code is retrying · attempt 4 · 38s") and not keyless("🔴")
+    waiting, _, waiting_s = red_expected("keyless", False)
+    assert waiting("⏳ 45s · network ok") and not waiting("🟢 P95:N/A ⏳ 45s") and waiting_s == 30
