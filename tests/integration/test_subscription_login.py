@@ -133,3 +133,14 @@ def test_a_key_still_wins_and_nothing_is_said_about_a_login(fake_api, cc_env, ru
     probe = run_cli("probe", env=cc_env)
     assert probe.returncode == 0 and "subscription" not in probe.stdout
     assert fake_api.last_request.header("x-api-key")  # the user's own key, as before
+
+
+def test_a_subscriber_who_turned_anonymous_probing_off_is_told_the_one_fix(fake_api, cc_env, run_cli):
+    env = keyless(cc_env)
+    plant_store(Path(env["HOME"]) / ".claude")
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("anonymous = false\n")
+    mark, detail, fix = lines_of(run_cli("doctor", env=env))["credential"]
+    assert mark == "✗" and "subscription login" in detail and "anonymous = false" in detail
+    assert fix.startswith("set anonymous = true") and "export" not in fix
