@@ -62,7 +62,8 @@ def render(pairs, now_s: float) -> str:
                [(labels(k), sum(rules.attention(s, now_s, p) <= 2 for s, p in v)) for k, v in rows])
     out.family("ccprompt_session_context_ratio_max", "gauge",
                "Largest context use as a fraction of the window, by project and model.",
-               [(labels(k), max((rules.context_ratio(s) or 0) for s, _ in v)) for k, v in rows])
+               [(labels(k), max((rules.context_ratio(s, p.window if p else None) or 0) for s, p in v))
+                for k, v in rows])
     out.family("ccprompt_session_cache_hit_ratio", "gauge",
                "Mean prompt-cache hit ratio of each session's last reply.",
                [(labels(k), _mean([s.hit_ratio for s, _ in v])) for k, v in rows])
@@ -104,7 +105,7 @@ def by_session_text(pairs, now_s: float) -> str:
                [({"session": s.session_id[:36], "project": s.project, "model": model_label(s.model),
                   "state": rules.state_of(s, now_s, p)[0]}, 1) for s, p in pairs])
     out.family("ccprompt_session_context_ratio", "gauge", "Context use as a fraction of the window, per session.",
-               [({"session": s.session_id[:36]}, rules.context_ratio(s) or 0) for s, _ in pairs])
+               [({"session": s.session_id[:36]}, rules.context_ratio(s, p.window if p else None) or 0) for s, p in pairs])
     out.family("ccprompt_session_cache_seconds_left", "gauge", "Seconds before the prompt cache expires.",
                [({"session": s.session_id[:36]}, max(0.0, rules.cache_left_s(s, now_s) or 0)) for s, _ in pairs])
     return out.text() if out.lines else ""
