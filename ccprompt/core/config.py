@@ -252,6 +252,8 @@ def _url0(value) -> str:
         raise ValueError("must be an http(s) URL or empty")
     if any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in value) or not value.isascii():
         raise ValueError("must be an ASCII URL without spaces or control characters")
+    if "@" in rest.partition("/")[0]:  # a public page needs no password, and none is ever kept
+        raise ValueError("must not carry a user name or password")
     return value
 
 

@@ -67,17 +67,26 @@ def load(paths):
         kept = fastjson.loads(statedir.read_state(paths.state_dir, target, 1 << 20))
         if (kept.get("v") == VERSION and kept.get("inputs") == inputs and isinstance(kept.get("values"), dict)
                 and isinstance(kept.get("env"), dict)
-                and all(paths.env.get(name) == value for name, value in kept["env"].items())):
+                and all(_kept(paths.env.get(name)) == value for name, value in kept["env"].items())):
             return Values(kept["values"], list(kept.get("problems") or []), paths.config_file)
     except (OSError, ValueError, AttributeError, RecursionError):
         pass
     from ccprompt.core.config import KEYS, Config
 
     config = Config.load(paths)
-    env = {key.env: paths.env.get(key.env) for key in KEYS if key.env}
+    env = {key.env: _kept(paths.env.get(key.env)) for key in KEYS if key.env}
     _keep(paths, target, {"v": VERSION, "inputs": inputs, "env": env, "values": config.values,
                           "problems": [problem.line() for problem in config.problems]})
     return config
+
+
+def _kept(value):
+    """A variable's value as the cache keeps it: a URL's user and password never reach the file."""
+    if not value or "@" not in value:
+        return value
+    from ccprompt.core.text import redact_url
+
+    return redact_url(value)
 
 
 def _keep(paths, target: str, document: dict) -> None:

@@ -94,7 +94,7 @@ class PageRecord(Record):
     """What `statuspage.json` holds: the page's own words, already checked and cut to size."""
 
     _fields = (
-        ("url", ""),
+        ("url", ""),  # the summary's URL, any password in it replaced by `***`
         ("checked_ms", 0),  # the last attempt
         ("fetched_ms", 0),  # the last answer (200 or 304)
         ("failures", 0),  # attempts in a row that got no usable answer
@@ -161,7 +161,7 @@ def due(now_ms: int, record: "PageRecord | None", url: str, line_status: str | N
     """(True or False, why): is a check of the page due now?"""
     if not url:
         return False, "status page off (statuspage_url is empty)"
-    if record is None or record.url != url or not record.checked_ms:
+    if record is None or record.url != redact_url(url) or not record.checked_ms:
         return True, "status page never checked"
     if now_ms < record.checked_ms - 60_000:
         return True, "the clock went back"
@@ -204,7 +204,7 @@ def to_report(record: "PageRecord | None", url: str, now_ms: int) -> dict:
     if not url:
         return {"enabled": False}
     out = {"enabled": True, "url": redact_url(url)}
-    if record is None or record.url != summary_url(url) or not record.checked_ms:
+    if record is None or record.url != redact_url(summary_url(url)) or not record.checked_ms:
         out["reachable"] = None
         out["note"] = "not checked yet"
         return out
@@ -367,7 +367,7 @@ def explain_lines(record: "PageRecord | None", page: str, now_ms: int, pinned: "
 
     if not page:
         return ["off (statuspage_url is empty)"]
-    url = summary_url(page)
+    url = redact_url(summary_url(page))
     shown = sanitize(redact_url(page), 80)
     if record is None or record.url != url or not record.checked_ms:
         return [f"{shown}: not checked yet; the next background refresh reads it"]

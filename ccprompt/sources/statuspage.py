@@ -106,8 +106,8 @@ def fetch(url: str, etag=None, last_modified=None, env=None, timeout_ms: int = T
 
 def digest(previous: "rules.PageRecord | None", url: str, answer: Answer, now_ms: int) -> "rules.PageRecord":
     """The new record from the old one and an answer: a 304 keeps what was known."""
-    kept = previous if previous is not None and previous.url == url else None
-    record = rules.PageRecord(url=url, checked_ms=now_ms)
+    kept = previous if previous is not None and previous.url == redact_url(url) else None
+    record = rules.PageRecord(url=redact_url(url), checked_ms=now_ms)
     if kept is not None:
         for name in ("fetched_ms", "etag", "last_modified", "indicator", "description", "incidents",
                      "components_down", "failures"):
@@ -165,7 +165,7 @@ def check(paths, config, line_status: str | None = None, now_ms: int | None = No
         is_due, why = rules.due(now_ms, previous, url, line_status)
         if not is_due and not force:
             return why
-        same = previous is not None and previous.url == url and previous.fetched_ms
+        same = previous is not None and previous.url == redact_url(url) and previous.fetched_ms
         answer = fetch(url, previous.etag if same else None, previous.last_modified if same else None,
                        env=paths.env)
         record = digest(previous, url, answer, int(time.time() * 1000))

@@ -330,3 +330,20 @@ def test_a_red_line_with_an_incident_and_the_payload_segments_stays_on_the_light
     order = [row.rsplit("|", 1)[1].strip() for row in result.stderr.splitlines() if row.startswith("import time:")]
     ours = {name.split(".")[0] for name in order[order.index("ccprompt"):]}
     assert not ours & {"json", "re", "datetime", "pycurl", "jinja2", "typer"}, ours
+
+
+def test_a_page_url_with_a_password_is_refused_and_the_password_kept_nowhere(run_cli, env, fake_api, page):
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('statuspage_url = ""\n')  # what stands when the variable is refused: off, not the real page
+    secret_env = {**env, "CCPROMPT_STATUSPAGE_URL": page.url.replace("https://", "https://reader:p4ge-s3cret@")}
+    refused = run_cli("probe", env=secret_env)
+    assert refused.returncode == 2
+    assert refused.stderr == ("ccprompt: statuspage_url in $CCPROMPT_STATUSPAGE_URL: "
+                              "must not carry a user name or password\n")
+    assert run_cli("statusline", input=STDIN, env=secret_env).returncode == 0  # renders, with the page off
+    outputs = [run_cli(*args, env=secret_env).stdout for args in (("explain",), ("status", "--json"), ("metrics",))]
+    home = Path(env["CCPROMPT_HOME"])
+    outputs += [p.read_text(errors="replace") for p in home.rglob("*") if p.is_file()]
+    assert len(outputs) > 4 and not [text for text in outputs if "p4ge-s3cret" in text]
+    assert page.request_count == 0
