@@ -133,3 +133,21 @@ def test_every_environment_the_tests_build_keeps_the_real_status_page_off():
             if "CCPROMPT_STATUSPAGE_URL" not in window:
                 offenders.append(f"{path.relative_to(tests)}:{text.count(chr(10), 0, match.start()) + 1}")
     assert offenders == []
+
+
+def test_digest_survives_deep_nesting_lies_and_a_304_from_nowhere():
+    from ccprompt.sources.statuspage import Answer, digest
+
+    deep = digest(None, URL, Answer(status=200, body=b"[" * 200_000), NOW)
+    assert deep.failures == 1 and deep.error == "not a status page summary"
+    odd = digest(None, URL, Answer(status=304), NOW)
+    assert odd.failures == 1 and odd.error == "304 without an earlier answer"
+    good = digest(odd, URL, Answer(status=200, body=json.dumps(MAJOR_API).encode(), etag='"e1"'), NOW + 1)
+    assert good.failures == 0 and good.etag == '"e1"' and good.incidents[0].title == "Elevated errors on Opus 5.5"
+    kept = digest(good, URL, Answer(status=304, etag='"e1"'), NOW + 2)
+    assert kept.incidents == good.incidents and kept.fetched_ms == NOW + 2
+    failed = digest(kept, URL, Answer(error="no answer within 5s"), NOW + 3)
+    assert failed.failures == 1 and failed.incidents == good.incidents and not failed.reachable(NOW + 3)
+    other = digest(failed, "https://elsewhere.example/api/v2/summary.json",
+                   Answer(status=200, body=json.dumps(summary()).encode()), NOW + 4)
+    assert other.incidents == [] and other.failures == 0
