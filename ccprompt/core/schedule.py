@@ -21,10 +21,10 @@ sleeping. Starting the probe is `sources.spawn`'s job.
 from ccprompt.core.model import ANSWERED, Decision, MonitorState, TranscriptScan
 from ccprompt.core.signal import recovered_unconfirmed
 
-# The backoff while a failure is on show: the first retry after `red_interval_s`, then every
-# 2 x that for FAST_PROBES failed probes in a row (about ten minutes at 20 s, so a recovery
-# is seen within 20 s), then doubling from there up to the baseline interval.
-FAST_PROBES = 30
+# The backoff while a failure is on show: a retry every `red_interval_s` for FAST_PROBES failed
+# probes in a row (ten minutes at 10 s, so a recovery is on the line within 15 s, as while a
+# session shows an API error), then doubling from there up to the baseline interval.
+FAST_PROBES = 60
 # Retries after the first are shortened by up to this share, so machines that failed
 # together do not retry in step; never lengthened, so the promise above holds.
 JITTER = 0.2
@@ -36,9 +36,9 @@ AHEAD_S = 2
 def backoff_s(failures: int, first_s: float, cap_s: float, fraction: float = 0.0) -> float:
     """Seconds from a failed probe to the next, after `failures` failed probes in a row.
 
-    0 failures: `cap_s` (the baseline interval). 1: `first_s`. Then 2 x `first_s` for
-    FAST_PROBES probes, then doubling, never past `cap_s`. `fraction` (0 to 1) shortens
-    every retry after the first by up to JITTER: the caller's source of spread.
+    0 failures: `cap_s` (the baseline interval). 1 to FAST_PROBES: `first_s`. Then doubling
+    (2, 4, 8 x `first_s`...), never past `cap_s`. `fraction` (0 to 1) shortens every retry
+    after the first by up to JITTER: the caller's source of spread.
     """
     if failures <= 0:
         return cap_s
@@ -46,7 +46,7 @@ def backoff_s(failures: int, first_s: float, cap_s: float, fraction: float = 0.0
         return min(first_s, cap_s)
     doublings = min(max(failures - FAST_PROBES, 0), 40)
     fraction = min(max(fraction, 0.0), 1.0)
-    return min(2 * first_s * 2 ** doublings * (1 - JITTER * fraction), cap_s)
+    return min(first_s * 2 ** doublings * (1 - JITTER * fraction), cap_s)
 
 
 def failures_on_show(state: MonitorState | None) -> tuple:

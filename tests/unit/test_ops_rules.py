@@ -16,15 +16,15 @@ from harness.states import as_state
 
 def test_backoff_is_the_schedule_rule_retries_soon_then_doubles_up_to_the_interval():
     none = lambda: 0.0  # noqa: E731 - no spread
-    delays = [watch.next_delay(n, 300, 10, none) for n in (0, 1, 2, 3, 30, 31, 32, 33, 34, 35)]
-    assert delays == [300, 10, 20, 20, 20, 40, 80, 160, 300, 300]
+    delays = [watch.next_delay(n, 300, 10, none) for n in (0, 1, 2, 3, 60, 61, 62, 63, 64, 65)]
+    assert delays == [300, 10, 10, 10, 10, 20, 40, 80, 160, 300]
 
 
-@pytest.mark.parametrize("failures", [31, 32, 33, 34])
+@pytest.mark.parametrize("failures", [61, 62, 63, 64])
 def test_jitter_only_shortens_by_up_to_20_percent_and_never_shrinks_the_schedule(failures):
     shortest = watch.next_delay(failures, 10_000, 10, lambda: 0.999999)
     nominal = watch.next_delay(failures, 10_000, 10, lambda: 0.0)
-    assert nominal == 20 * 2 ** (failures - 30) and shortest == pytest.approx(nominal * 0.8, rel=1e-5)
+    assert nominal == 10 * 2 ** (failures - 60) and shortest == pytest.approx(nominal * 0.8, rel=1e-5)
     assert watch.next_delay(failures + 1, 10_000, 10, lambda: 0.999999) > nominal  # the next is always longer
 
 

@@ -242,7 +242,7 @@ def test_a_failed_write_keeps_the_old_file_and_cleans_up(tmp_path, monkeypatch):
 
 
 def test_the_last_line_is_when_the_scheduler_will_next_find_a_probe_due(tmp_path):
-    """Sooner while a failure is on show: the second failure in a row is retried 20 s after it."""
+    """Sooner while a failure is on show: the second failure in a row is retried 10 s after it."""
     import time
 
     probed_ms = int(time.time() * 1000) - 5000
@@ -250,7 +250,7 @@ def test_the_last_line_is_when_the_scheduler_will_next_find_a_probe_due(tmp_path
     failing["monitoring_state"] = {"last_probe_mode": "RED", "last_probe_epoch_ms": probed_ms - probed_ms % 1000,
                                    "last_baseline_epoch_ms": probed_ms, "failed_in_a_row": 2}
     promptcache.write(str(tmp_path), failing)
-    assert int(promptcache.read(str(tmp_path))["due"]) == (probed_ms - probed_ms % 1000) // 1000 + 20
+    assert int(promptcache.read(str(tmp_path))["due"]) == (probed_ms - probed_ms % 1000) // 1000 + 10
     healthy = state()
     healthy["monitoring_state"] = {"last_probe_epoch_ms": probed_ms, "last_baseline_epoch_ms": probed_ms}
     promptcache.write(str(tmp_path), healthy)

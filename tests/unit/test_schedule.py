@@ -106,29 +106,31 @@ def failing(ago_s, failures=1, baseline_ago_s=100, red_window=0, **extra):
     return document
 
 
-def test_the_backoff_retries_soon_then_every_20s_then_doubles_up_to_the_baseline():
-    assert [schedule.backoff_s(n, 10, 300) for n in (0, 1, 2, 3, 29, 30, 31, 32, 33, 34, 35, 10**9)] == \
-        [300, 10, 20, 20, 20, 20, 40, 80, 160, 300, 300, 300]
+def test_the_backoff_retries_every_10s_for_ten_minutes_then_doubles_up_to_the_baseline():
+    assert [schedule.backoff_s(n, 10, 300) for n in (0, 1, 2, 3, 59, 60, 61, 62, 63, 64, 65, 10**9)] == \
+        [300, 10, 10, 10, 10, 10, 20, 40, 80, 160, 300, 300]
 
 
 def test_the_spread_only_shortens_a_retry_and_never_the_first():
     assert schedule.backoff_s(1, 10, 300, 0.99) == 10
-    assert 16 <= schedule.backoff_s(2, 10, 300, 0.99) < schedule.backoff_s(2, 10, 300, 0.0) == 20
+    assert 8 <= schedule.backoff_s(2, 10, 300, 0.99) < schedule.backoff_s(2, 10, 300, 0.0) == 10
 
 
 def test_a_failure_on_show_is_probed_again_on_the_backoff_not_the_baseline():
     assert decide(NOW, failing(9), config=CONFIG)[0] is None
     kind, reason = decide(NOW, failing(10), config=CONFIG)
     assert kind == "RED" and "failure is on show" in reason and "10s" in reason
-    # The second failure in a row waits 20 s (less the spread, which comes from the probe's time).
-    second = failing(15, failures=2)
-    assert decide(NOW, second, config=CONFIG)[0] is None
-    assert decide(NOW, failing(20, failures=2), config=CONFIG)[0] == "RED"
+    # The second failure in a row waits 10 s too (less the spread, which comes from the probe's time).
+    assert decide(NOW, failing(7, failures=2), config=CONFIG)[0] is None
+    assert decide(NOW, failing(10, failures=2), config=CONFIG)[0] == "RED"
+    # After ten minutes of failing, the waits double.
+    assert decide(NOW, failing(15, failures=61), config=CONFIG)[0] is None
+    assert decide(NOW, failing(20, failures=61), config=CONFIG)[0] == "RED"
 
 
 def test_a_long_failure_backs_off_to_the_baseline_and_no_further():
-    assert decide(NOW, failing(200, failures=40), config=CONFIG)[0] is None
-    assert decide(NOW, failing(300, failures=40), config=CONFIG)[0] == "RED"
+    assert decide(NOW, failing(200, failures=70), config=CONFIG)[0] is None
+    assert decide(NOW, failing(300, failures=70), config=CONFIG)[0] == "RED"
 
 
 def test_an_answered_state_has_no_backoff():
@@ -166,7 +168,7 @@ CASES = {
     "baseline just due": state(last_probe_ago_s=300, baseline_ago_s=300),
     "one failure": failing(3),
     "fifth failure": failing(3, failures=5),
-    "fortieth failure": failing(100, failures=40),
+    "seventieth failure": failing(100, failures=70),
     "waiting turn": state(last_probe_ago_s=30, baseline_ago_s=30),
     "no credential": {**state(last_probe_ago_s=5, baseline_ago_s=400), "status": "unknown", "reason": "no key"},
     "slow, confirming": {**state(last_probe_ago_s=4, baseline_ago_s=4), "judge": {"confirm": True}},
