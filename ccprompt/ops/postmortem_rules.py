@@ -53,11 +53,20 @@ def _event(t, what: str, detail: str) -> dict:
 
 
 def api_errors(events: list) -> list:
+    """Each error Claude Code gave up with, and how many attempts it made (its `api-request` lines, 2.1.332 on)."""
     out = []
+    attempts = 0
     for event in events:
-        if event["kind"] == "api_error":
+        kind = event["kind"]
+        if kind in ("prompt", "tool_result") and not event.get("sidechain"):
+            attempts = 0
+        elif kind == "attempt":
+            attempts += 1
+        elif kind == "api_error":
             label = " ".join(str(x) for x in (event.get("code"), event.get("type")) if x) or "unknown"
-            out.append(_event(event["t"], "API error", f"{label}; Claude Code gave up on this turn"))
+            tried = f" after {attempts} attempts" if attempts > 1 else ""
+            out.append(_event(event["t"], "API error", f"{label}; Claude Code gave up on this turn{tried}"))
+            attempts = 0
     return out
 
 

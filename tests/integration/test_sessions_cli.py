@@ -90,3 +90,13 @@ def test_postmortem_of_the_real_529_session(cc_env, run_cli):
     assert "the reply came 2m30s after the request" in result.stdout
     missing = run_cli("postmortem", "nosuchsession", env=cc_env)
     assert missing.returncode == 1 and "no session matches" in missing.stderr
+
+
+def test_postmortem_of_the_real_2_1_332_storm_counts_claude_code_s_attempts(cc_env, run_cli):
+    path = place_transcript(cc_env, "transcript-cc-2.1.332-529.jsonl", age_s=60)
+    result = run_cli("postmortem", path.stem, env=cc_env)
+    assert result.returncode == 0, result.stderr
+    assert "529 overloaded_error; Claude Code gave up on this turn after 11 attempts" in result.stdout, result.stdout
+    listed = run_cli("sessions", "--all", "--json", env=cc_env)
+    assert listed.returncode == 0, listed.stderr
+    assert "Prompt during the overload" not in listed.stdout + result.stdout  # numbers, never content

@@ -48,6 +48,8 @@ def events_of(entry: dict) -> list:
     """The redacted events one transcript entry gives."""
     kind = entry.get("type")
     when = parse_timestamp(entry.get("timestamp"))
+    if kind == "api-request":  # Claude Code sent an attempt (2.1.332 on)
+        return [{"t": when, "kind": "attempt"}]
     if kind == "system" and entry.get("subtype") == "compact_boundary":
         return [{"t": when, "kind": "compaction"}]
     if kind == "user":
