@@ -38,6 +38,7 @@ class SessionSummary(Record):
         ("waiting_since_s", None),  # a prompt or tool result with no assistant entry after it
         ("attempts", 0),  # `api-request` lines since that prompt: Claude Code's attempts at it
         ("attempt_s", None),  # when the newest of them was sent
+        ("attempt_source", None),  # their `querySource`: another request in the meantime is not a retry
         ("reply_s", None),  # the newest successful reply
         ("turns", 0),
         ("tools", dict),  # tool name -> calls

@@ -269,3 +269,12 @@ def test_the_memory_holds_numbers_never_content_and_only_in_a_private_directory(
     before = kept[0].read_text()
     read(path, memory)
     assert kept[0].read_text() == before
+
+
+def test_another_request_while_a_turn_waits_is_not_a_retry(tmp_path):
+    path = tmp_path / "t.jsonl"
+    compaction = {**attempt(1012), "querySource": "compact"}
+    write(path, user(1000), reply(1001), user(1010), attempt(1010.1), compaction)
+    assert read(path)[0].attempts == 1
+    write(path, attempt(1013), mode="ab")  # the turn's own request, again: Claude Code retries it
+    assert read(path)[0].attempts == 2

@@ -108,10 +108,15 @@ def fold_entry(summary: SessionSummary, entry: dict) -> None:
     if not summary.project and isinstance(entry.get("cwd"), str) and entry["cwd"].strip("/"):
         summary.project = entry["cwd"].rstrip("/").rsplit("/", 1)[-1][:60]
     if kind == "api-request":
-        # Claude Code 2.1.332 and later: one line per attempt, written as it is sent.
-        if summary.waiting_since_s is not None:
+        # Claude Code 2.1.332 and later: one line per attempt, written as it is sent. A retry
+        # repeats the request's `querySource`; another request meanwhile (a compaction, say) is
+        # not an attempt at this turn.
+        source = entry.get("querySource") if isinstance(entry.get("querySource"), str) else None
+        if summary.waiting_since_s is not None and (summary.attempt_source is None or source is None
+                                                    or source[:60] == summary.attempt_source):
             summary.attempts += 1
             summary.attempt_s = when
+            summary.attempt_source = summary.attempt_source or (source[:60] if source else None)
         return
     if kind == "cost-state":  # 2.1.332: Claude Code's own running total for the session
         from ccprompt.core.seen import reported_cost_of
@@ -134,13 +139,13 @@ def fold_entry(summary: SessionSummary, entry: dict) -> None:
         if summary.waiting_since_s is None:
             summary.waiting_since_s = when or -1.0
             summary.attempts = 0
-            summary.attempt_s = None
+            summary.attempt_s = summary.attempt_source = None
         return
     if kind != "assistant":
         return
     summary.waiting_since_s = None
     summary.attempts = 0
-    summary.attempt_s = None
+    summary.attempt_s = summary.attempt_source = None
     message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
     if is_api_error(entry, message):
         summary.api_errors += 1
