@@ -322,6 +322,7 @@ def run(argv: list, stdin_fd: int = 0, out=None, env=None) -> int:
                 model = session_model(payload) if upcoming[1] == "RED" else None
                 spawned = spawn.spawn(spawn.refresh_argv(session_id, duration, transcript_path, model,
                                                          not_before_ms=upcoming[0])) > 0
+                worker = worker or spawned  # it reads the status page too
                 reason += f"; {upcoming[1]} due in {(upcoming[0] - now_ms) / 1000:.1f}s, started ahead"
         if decision.kind:
             from ccprompt.sources import spawn
