@@ -122,6 +122,19 @@ def main() -> None:
             base_steady.append(timed(baseline_argv, env))
             steady.append(timed([str(exe), "statusline"], env, stdin_bytes))
         probes = api.request_count
+        counted = None
+        if shutil.which("valgrind"):  # one steady render and one after a 5 MB line, counted
+            from bench_statusline_instructions import instructions
+
+            base_count = instructions(baseline_argv, env)
+            steady_count = instructions([str(exe), "statusline"], env, stdin_bytes)
+            with open(path, "ab") as handle:
+                handle.write(tool_result(time.time(), 5 << 20))
+            append_count = instructions([str(exe), "statusline"], env, stdin_bytes)
+            with open(path, "ab") as handle:
+                handle.write(reply(time.time()))
+            subprocess.run([str(exe), "statusline"], input=stdin_bytes, env=env, check=True, stdout=subprocess.DEVNULL)
+            counted = (base_count, steady_count, append_count)
         base_append, append = [], []
         for _ in range(runs):
             with open(path, "ab") as handle:  # a tool's 5 MB answer, its request, and the reply to it
@@ -134,16 +147,6 @@ def main() -> None:
         after = subprocess.run([str(exe), "statusline"], input=stdin_bytes.decode(), env=env, check=True,
                                capture_output=True, text=True).stdout.strip()
         probes_during_steady = probes - 1
-        counted = None
-        if shutil.which("valgrind"):
-            from bench_statusline_instructions import instructions
-
-            base_count = instructions(baseline_argv, env)
-            steady_count = instructions([str(exe), "statusline"], env, stdin_bytes)
-            with open(path, "ab") as handle:
-                handle.write(tool_result(time.time(), 5 << 20))
-            append_count = instructions([str(exe), "statusline"], env, stdin_bytes)
-            counted = (base_count, steady_count, append_count)
     steady_us, first_us = in_process_us(path, home / "transcripts")
     print(f"transcript: {path.stat().st_size / 1e6:.1f} MB at the end (50 MB + {runs} x 5 MB appended)")
     print(f"line, steady:        {line}")
