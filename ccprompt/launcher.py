@@ -72,7 +72,7 @@ HOT = (
     "ccprompt", "ccprompt.core", "ccprompt.core.oslite", "ccprompt.entry", "ccprompt.surfaces",
     "ccprompt.core.fastjson", "ccprompt.core.files", "ccprompt.core.text", "ccprompt.core.model",
     "ccprompt.core.signal", "ccprompt.core.render", "ccprompt.core.statedir", "ccprompt.core.paths",
-    "ccprompt.core.store", "ccprompt.core.configfast", "ccprompt.surfaces.gitbranch", "ccprompt.surfaces.statusline",
+    "ccprompt.core.store", "ccprompt.core.configfast", "ccprompt.surfaces.statusline",
     "ccprompt.sources", "ccprompt.sources.transcript", "ccprompt.core.seen", "ccprompt.core.schedule",
 )
 

@@ -114,6 +114,7 @@ def test_the_launcher_runs_the_hot_modules_only_while_their_sources_are_unchange
     data = hotpath.read_bytes()
     preload, items = marshal.loads(data[4:])
     assert {name for name, *_ in items} >= {"ccprompt.surfaces.statusline", "ccprompt.sources.transcript"}
+    assert [name for name, *_ in items] == list(launcher.HOT)  # every listed module exists (none stale)
     # A source changed since (its recorded mtime no longer matches): the usual imports, the same line.
     items[-1] = (items[-1][0], items[-1][1], items[-1][2], items[-1][3] - 1, items[-1][4], items[-1][5])
     hotpath.write_bytes(data[:4] + marshal.dumps((preload, items)))
