@@ -249,6 +249,24 @@ class ShellPrompt:
                 return None, shown
             time.sleep(max(0.0, every_s - 0.3))
 
+    def cache_written(self) -> int | None:
+        """When the prompt cache was last written (ns), or None: each probe's result rewrites it."""
+        try:
+            return (self.state / "prompt").stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def until_next_probe(self, timeout: float, every_s: float = 1.0) -> float | None:
+        """Draw a prompt every ``every_s`` until the prompt cache is rewritten (the shell's next
+        probe has finished); seconds it took, or None after ``timeout``."""
+        began, before = time.monotonic(), self.cache_written()
+        while time.monotonic() - began < timeout:
+            self.press_enter()
+            time.sleep(every_s)
+            if self.cache_written() != before:
+                return round(time.monotonic() - began, 2)
+        return None
+
     def secrets(self) -> list[str]:
         found = [f"prompt {line!r}" for _, line in self.history if SUBSCRIBER_SECRET in line or TEST_KEY in line]
         if self.state.is_dir():
