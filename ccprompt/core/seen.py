@@ -11,7 +11,7 @@ checked number or a short string of safe characters, so the record is written by
 """
 
 from ccprompt.core import fastjson, files, oslite, statedir
-from ccprompt.core.text import number
+from ccprompt.core.text import iso_epoch, number
 
 DIR = "seen"
 LIMIT = 2048
@@ -66,43 +66,9 @@ def expiry_of(value):
             value_n /= 1000
         return int(value_n) if 10**9 < value_n < 10**11 else None
     if isinstance(value, str) and 19 <= len(value) <= 40:
-        return _iso_epoch(value)
+        moment = iso_epoch(value)
+        return None if moment is None else int(moment)
     return None
-
-
-def _iso_epoch(text: str):
-    """`2026-12-04T13:29:24.575Z` (or `+00:00`, or another offset) to epoch seconds, without datetime."""
-    try:
-        year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
-        hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    except ValueError:
-        return None
-    if text[4] != "-" or text[7] != "-" or text[10] not in "T " or not (1 <= month <= 12 and 1 <= day <= 31):
-        return None
-    rest = text[19:]
-    if rest.startswith("."):
-        digits = 1
-        while digits < len(rest) and rest[digits].isdigit():
-            digits += 1
-        rest = rest[digits:]
-    offset = 0
-    if rest in ("Z", "z", "+00:00", ""):
-        offset = 0
-    elif len(rest) == 6 and rest[0] in "+-" and rest[3] == ":":
-        try:
-            offset = (int(rest[1:3]) * 60 + int(rest[4:6])) * 60 * (1 if rest[0] == "+" else -1)
-        except ValueError:
-            return None
-    else:
-        return None
-    # Days from the civil date (Howard Hinnant's algorithm).
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    return days * 86400 + hour * 3600 + minute * 60 + second - offset
 
 
 def cache_of(raw) -> dict | None:

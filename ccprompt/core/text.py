@@ -110,6 +110,46 @@ def number(value):
     return value if is_number(value) else None
 
 
+def iso_epoch(text: str):
+    """Epoch seconds (a float) from `2026-12-04T13:29:24.575Z`, with `Z`, an `+HH:MM` offset or
+    none (UTC); None for any other shape. Plain arithmetic: importing `datetime` would cost a
+    render more than the rest of its reading."""
+    if len(text) < 19 or text[4] != "-" or text[7] != "-" or text[10] not in "Tt " or text[13] != ":" \
+            or text[16] != ":":
+        return None
+    fields = text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
+    if not (fields.isascii() and fields.isdigit()):  # int() would take a sign, a space or a `_`
+        return None
+    year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        return None
+    rest, fraction = text[19:], 0.0
+    if rest.startswith("."):
+        digits = 1
+        while digits < len(rest) and rest[digits].isdigit():
+            digits += 1
+        if digits == 1:
+            return None
+        fraction = int(rest[1:digits]) / 10 ** (digits - 1)
+        rest = rest[digits:]
+    if rest in ("Z", "z", ""):
+        offset = 0
+    elif len(rest) == 6 and rest[0] in "+-" and rest[3] == ":" and (rest[1:3] + rest[4:6]).isascii() \
+            and (rest[1:3] + rest[4:6]).isdigit():
+        offset = (int(rest[1:3]) * 60 + int(rest[4:6])) * 60 * (1 if rest[0] == "+" else -1)
+    else:
+        return None
+    # Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return days * 86400 + hour * 3600 + minute * 60 + second + fraction - offset
+
+
 def fmt_ms(value) -> str:
     """`450ms`, or `-` for nothing."""
     value = number(value)

@@ -12,6 +12,7 @@ the few fields the rules need are read from its first and last few KB (`Huge`).
 """
 
 from ccprompt.core import fastjson
+from ccprompt.core.text import iso_epoch
 
 ERROR_PREFIX = "API Error"
 # A line is parsed whole up to this size; past it only its head and tail are looked at.
@@ -147,43 +148,15 @@ def _object_at(data: bytes, key: bytes):
 def parse_timestamp(value):
     """Epoch seconds from an ISO-8601 timestamp such as 2026-11-20T09:02:31.521Z, or None.
 
-    Claude Code's own form (UTC, `Z`) is converted with plain arithmetic: importing
-    `datetime` would cost the status line more than the rest of its reading.
+    Claude Code's own form (UTC, `Z`) is converted with plain arithmetic (`core.text.iso_epoch`);
+    only another shape loads `datetime`.
     """
     if not isinstance(value, str) or not value:
         return None
-    fast = _utc_z(value.strip())
+    fast = iso_epoch(value.strip())
     if fast is not None:
         return fast
     return _parse_with_datetime(value)
-
-
-def _utc_z(text: str):
-    """`YYYY-MM-DDTHH:MM:SS[.fraction]Z` to epoch seconds, or None for any other shape."""
-    if len(text) < 20 or text[-1] not in "Zz" or text[4] != "-" or text[7] != "-" or text[10] not in "Tt ":
-        return None
-    try:
-        year, month, day = int(text[0:4]), int(text[5:7]), int(text[8:10])
-        hour, minute, second = int(text[11:13]), int(text[14:16]), int(text[17:19])
-        if text[13] != ":" or text[16] != ":":
-            return None
-        fraction = 0.0
-        if len(text) > 20:
-            if text[19] != "." or not text[20:-1].isdigit():
-                return None
-            fraction = int(text[20:-1]) / 10 ** len(text[20:-1])
-    except ValueError:
-        return None
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
-        return None
-    # Days since 1970-01-01 in the proleptic Gregorian calendar (the civil-from-days inverse).
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    return days * 86400 + hour * 3600 + minute * 60 + second + fraction
 
 
 def _parse_with_datetime(value: str):

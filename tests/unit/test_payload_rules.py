@@ -118,3 +118,17 @@ def test_recall_checks_every_record_again_and_forgets_month_old_ones(tmp_path):
     assert found == {"fresh-1": {"window": 1_000_000}}
     assert not (folder / "old-2.json").exists()
     assert (folder / "fresh-1.json").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("text", [
+    "2026-12-04T13:29:24.Z", "2026-12-04T13:29:24+1:00", "2026-12-04T13:29:24+01:0x", "2026-12-04T24:00:00Z",
+    "2026-12-04T13:60:00Z", "2026-12-04X13:29:24Z", "2026-12-04T13:29:24Z junk", "-026-12-04T13:29:24Z",
+    "2026-12-04T13:29:24+ 1:00", "2026-12-04T13:29:24+01:00\n", "2026-12-04T13:29: 4Z", "2026-12-04T13:29:2_Z",
+])
+def test_one_iso_parser_refuses_every_other_shape(text):
+    from ccprompt.core.text import iso_epoch
+    from ccprompt.sources import entry
+
+    assert iso_epoch(text) is None
+    assert seen.expiry_of(text) is None
+    assert entry.parse_timestamp("2026-12-04T13:29:24.575+01:00") == iso_epoch("2026-12-04T12:29:24.575Z")
