@@ -81,3 +81,13 @@ def test_the_event_goes_to_json_and_back_unchanged():
 def test_capture_redacts_every_header_whose_name_says_key_token_auth_cookie_or_secret(name, secret):
     assert is_secret_header(name) is secret
     assert redact_headers([(name, "v")]) == [(name, "[redacted]" if secret else "v")]
+
+
+@pytest.mark.parametrize("started, shown", [
+    (1000 - 45, "45s"), (1000 - 192, "3m12s"), (1000 - 7500, "2h05m"), (1000 - 93600, "1d02h"),
+    (2000, "0s"), ("yesterday", "16m40s"), ([1], "16m40s"), (None, "16m40s"),
+])
+def test_a_proxy_uptime_is_an_age_as_every_other_and_a_bad_start_never_raises(started, shown):
+    from ccprompt.sources.proxy import lifecycle
+
+    assert lifecycle.uptime({"started": started}, now=1000) == shown

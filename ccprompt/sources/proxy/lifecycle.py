@@ -148,14 +148,11 @@ def unlock(fd) -> None:
 
 
 def uptime(state: dict, now: float | None = None) -> str:
-    seconds = max(0, int((time.time() if now is None else now) - float(state.get("started") or 0)))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    if seconds < 86400:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+    """`45s`, `3m12s`, `2h05m` as `core.text.fmt_s` writes an age; past a day, `1d02h`."""
+    from ccprompt.core.text import fmt_s, number
+
+    seconds = max(0, int((time.time() if now is None else now) - (number(state.get("started")) or 0)))
+    return fmt_s(seconds) if seconds < 86400 else f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
 
 
 # -- `ccprompt proxy status` and `ccprompt proxy stop` -----------------------------------------
