@@ -12,9 +12,13 @@ from ccprompt.core import render
 from ccprompt.core.model import MonitorState
 from ccprompt.core.text import sanitize
 
-# A format makes one short line: a repeated string or a power past these is refused.
+# A format makes one short line: a repeated string or a power past these is refused. The
+# result is bounded too, so a chain (`"x" * 1000 * 1000 * 1000`, `((9 ** 64) ** 64) ** 64`)
+# cannot grow past them one step at a time.
 MAX_REPEAT = 1000
 MAX_EXPONENT = 64
+MAX_ITEMS = 10 * MAX_REPEAT
+MAX_BITS = MAX_EXPONENT * 64
 
 
 def _environment():
@@ -31,10 +35,14 @@ def _environment():
         def call_binop(self, context, operator, left, right):
             if operator == "*":
                 for count, other in ((left, right), (right, left)):
-                    if isinstance(count, int) and isinstance(other, (str, list, tuple)) and count > MAX_REPEAT:
-                        raise SecurityError(f"repeating more than {MAX_REPEAT} times is not allowed in a format")
+                    if isinstance(count, int) and isinstance(other, (str, list, tuple)) and (
+                            count > MAX_REPEAT or count * len(other) > MAX_ITEMS):
+                        raise SecurityError(f"repeating more than {MAX_REPEAT} times or past {MAX_ITEMS} "
+                                            "items is not allowed in a format")
             elif isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"a power above {MAX_EXPONENT} is not allowed in a format")
+            elif isinstance(left, int) and isinstance(right, int) and left.bit_length() * right > MAX_BITS:
+                raise SecurityError(f"a power past {MAX_BITS} bits is not allowed in a format")
             return super().call_binop(context, operator, left, right)
 
     return FormatSandbox(autoescape=False, undefined=jinja2.ChainableUndefined), SecurityError

@@ -67,3 +67,19 @@ def test_host_of(header, host):
 ])
 def test_host_allowed_refuses_names_a_page_could_rebind(header, allowed):
     assert host_allowed(header, {"localhost", "metrics-box"}) is allowed
+
+
+@pytest.mark.parametrize("template, refused", [
+    ("{{ 'x' * 1000 * 1000 * 1000 }}", True),
+    ("{{ ['x'] * 1000 * 1000 }}", True),
+    ("{{ ((9 ** 64) ** 64) ** 64 }}", True),
+    ("{{ 2 ** 64 ** 1 }}", False),
+    ("{{ 'ab' * 1000 }}", False),
+    ("{{ '-' * 40 }}", False),
+])
+def test_a_format_cannot_grow_a_value_past_its_bounds_one_step_at_a_time(template, refused):
+    from ccprompt.surfaces.template import format_template
+
+    text = format_template(template, None, {"network": "NET"})
+    assert ("format refused" in text) is refused, text
+    assert len(text) <= 1000
