@@ -86,6 +86,8 @@ def request(host: str, port: int, path: str = "/v1/messages?beta=true", *, metho
                 break
             arrivals.append((time.monotonic(), piece))
             parts.append(piece)
+    else:
+        response.read()  # nothing: a HEAD reply has no body, and the connection is then free again
     result = Received(response.status, response.reason, response.getheaders(), b"".join(parts), arrivals, started)
     if own:
         conn.close()

@@ -185,3 +185,33 @@ def test_bytes_after_the_end_of_a_reply_are_not_passed_on(tls_ca):
     with ProxyThread(Upstream(f"https://localhost:{upstream.port}", ca_file=tls_ca.ca_file)) as proxy:
         got = request("127.0.0.1", proxy.port, body=BODY)
     assert got.status == 200 and got.body == EVENT
+
+
+def test_an_http_10_client_gets_a_chunked_reply_as_plain_bytes_and_a_close(upstream):
+    events = message_stream()
+    upstream.script(Script(chunks=events))
+    wire = b"POST /v1/messages HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+    with ProxyThread(Upstream(upstream.url, ca_file=upstream.ca_file)) as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+            sock.sendall(wire)
+            got = b""
+            while piece := sock.recv(65536):  # the proxy closes: that is where the body ends
+                got += piece
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in head
+    assert b"transfer-encoding" not in head.lower()
+    assert body == b"".join(events)
+
+
+def test_a_head_request_is_answered_with_the_head_alone(upstream):
+    upstream.script(Script(chunks=[b'{"ok":true}'], headers=(("content-type", "application/json"),), length=True),
+                    Script(chunks=[b"data: after\n\n"], length=True))
+    with ProxyThread(Upstream(upstream.url, ca_file=upstream.ca_file)) as proxy:
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+        first = request("127.0.0.1", proxy.port, "/", method="HEAD", conn=conn)
+        second = request("127.0.0.1", proxy.port, body=BODY, conn=conn)
+        conn.close()
+    assert first.status == 200 and first.body == b"" and first.header("content-length") == "11"
+    assert second.status == 200 and second.body == b"data: after\n\n"

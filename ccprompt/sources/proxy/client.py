@@ -298,8 +298,10 @@ class ClientProtocol(asyncio.Protocol):
 
     def check(self, now: float, limits) -> None:
         """Close a connection that has kept the proxy waiting too long; never one being answered."""
-        if self.paused and not self.gone and _hung_up(self.transport):
-            self.transport.abort()  # a paused transport reads nothing, so its peer's close goes unseen
+        if "budget" in self.paused and not self.gone and _hung_up(self.transport):
+            # A paused transport reads nothing, so its peer's close goes unseen; a body whose
+            # sender has shut its side can never be whole.
+            self.transport.abort()
             return
         if self.gone or self.exchange is not None or self.queue or self.closing:
             return
