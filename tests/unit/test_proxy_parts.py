@@ -91,3 +91,28 @@ def test_a_proxy_uptime_is_an_age_as_every_other_and_a_bad_start_never_raises(st
     from ccprompt.sources.proxy import lifecycle
 
     assert lifecycle.uptime({"started": started}, now=1000) == shown
+
+
+def test_a_proxy_state_file_is_read_only_as_the_state_directory_rule_allows(tmp_path):
+    import json
+    import os
+
+    from ccprompt.sources.proxy import lifecycle
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    good = {"port": 4321, "pid": os.getpid()}
+    (home / "proxy-k.json").write_text(json.dumps(good))
+    assert lifecycle.read_state(str(home), "k") == good
+    (home / "proxy-k.json").write_text("[" * 60000 + "]" * 60000)
+    assert lifecycle.read_state(str(home), "k") is None  # too deep: no traceback
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps(good))
+    os.unlink(home / "proxy-k.json")
+    os.symlink(elsewhere, home / "proxy-k.json")
+    assert lifecycle.read_state(str(home), "k") is None  # never through a symlink
+    os.unlink(home / "proxy-k.json")
+    (home / "proxy-k.json").write_text(json.dumps(good))
+    os.chmod(home, 0o777)
+    assert lifecycle.read_state(str(home), "k") is None  # a directory others write to holds no state
+    os.chmod(home, 0o700)

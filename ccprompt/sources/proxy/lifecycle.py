@@ -16,7 +16,7 @@ import json
 import os
 import time
 
-from ccprompt.core import files
+from ccprompt.core import files, statedir
 
 LOCK_POLL_S = 0.05
 
@@ -58,8 +58,8 @@ def alive(pid, token: str = "") -> bool:
 
 def read_state(home: str, key: str) -> dict | None:
     try:
-        data = json.loads(files.read_regular(state_path(home, key), 65536))
-    except (OSError, ValueError):
+        data = json.loads(statedir.read_state(home, state_path(home, key), 65536))
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("port"), int) else None
 
@@ -109,7 +109,7 @@ def live_clients(home: str, key: str) -> list:
         path = os.path.join(home, name)
         pid = int(name[len(prefix):])
         try:
-            token = files.read_regular(path, 64).decode("ascii", "replace").strip()
+            token = statedir.read_state(home, path, 64).decode("ascii", "replace").strip()
         except OSError:
             continue
         if alive(pid, token):
