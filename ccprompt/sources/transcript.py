@@ -27,6 +27,7 @@ next time. Only regular files are read: a FIFO or a device never hangs it.
 
 from ccprompt.core import fastjson, files, oslite
 from ccprompt.core.model import TranscriptScan
+from ccprompt.core.text import number
 
 MEMORY_DIR = "transcripts"
 MEMORY_VERSION = 1
@@ -180,16 +181,16 @@ def to_scan(turn: Reading | None, now_s: float | None = None, recent_s: int = 60
         scan.lines, scan.skipped = stats.lines, stats.skipped
     scan.model = fields.get("model")
     scan.usage_tokens = fields.get("context_tokens")
-    scan.last_reply_epoch_s = _number(fields.get("reply_s"))
-    waiting = _number(fields.get("waiting_since_s"))
+    scan.last_reply_epoch_s = number(fields.get("reply_s"))
+    waiting = number(fields.get("waiting_since_s"))
     if waiting and waiting > 0:
         scan.waiting_since_epoch_s = waiting
         attempts = fields.get("attempts")
         scan.attempts = attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else 0
-        scan.attempt_epoch_s = _number(fields.get("attempt_s"))
+        scan.attempt_epoch_s = number(fields.get("attempt_s"))
     error = fields.get("last_error")
     if isinstance(error, dict):
-        epoch = _number(error.get("epoch_s"))
+        epoch = number(error.get("epoch_s"))
         scan.error = {"timestamp": error.get("timestamp") if isinstance(error.get("timestamp"), str) else None,
                       "epoch_s": epoch, "code": error.get("code"), "type": error.get("type"),
                       "message": error.get("message")}
@@ -197,10 +198,6 @@ def to_scan(turn: Reading | None, now_s: float | None = None, recent_s: int = 60
         if now_s is not None and epoch is not None:
             scan.recent = 0 <= now_s - epoch < recent_s or (epoch > now_s and epoch - now_s < 60)
     return scan
-
-
-def _number(value):
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value else None
 
 
 def scan(path, tail_kb=None, now_s: float | None = None, recent_s: int = 600,

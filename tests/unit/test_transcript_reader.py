@@ -278,3 +278,11 @@ def test_another_request_while_a_turn_waits_is_not_a_retry(tmp_path):
     assert read(path)[0].attempts == 1
     write(path, attempt(1013), mode="ab")  # the turn's own request, again: Claude Code retries it
     assert read(path)[0].attempts == 2
+
+
+def test_a_remembered_number_that_is_not_finite_reads_as_none():
+    fields = {"reply_s": float("inf"), "waiting_since_s": float("inf"), "attempts": 2, "attempt_s": float("nan"),
+              "last_error": {"epoch_s": float("-inf"), "code": 529}, "error_unresolved": True}
+    scan = transcript.to_scan(transcript.Reading(fields, "/t.jsonl"), now_s=1_800_000_000)
+    assert scan.last_reply_epoch_s is None and scan.waiting_since_epoch_s is None
+    assert scan.error["epoch_s"] is None and scan.recent is False
