@@ -24,15 +24,19 @@ def run(env=None, deadline: Deadline | None = None) -> list:
 
 
 def format_report(checks: list, color: bool = False) -> str:
+    """The report for a terminal. Details and fixes quote servers, files and errors, so each
+    passes `printable` here, the last step before the terminal, whatever a check did."""
+    from ccprompt.core.text import printable
+
     width = max(len(c.title) for c in checks)
     lines = []
     for check in checks:
         mark = MARKS[check.level]
         if color:
             mark = f"\x1b[{COLORS[check.level]}m{mark}\x1b[0m"
-        lines.append(f"{mark} {check.title:<{width}}  {check.detail}")
+        lines.append(f"{mark} {check.title:<{width}}  {printable(check.detail)}")
         if check.fix and check.level != OK:
-            lines.append(f"  {'':<{width}}  fix: {check.fix}")
+            lines.append(f"  {'':<{width}}  fix: {printable(check.fix)}")
     failures, warnings = _count(checks, FAIL), _count(checks, WARN)
     lines.append("")
     if failures:
