@@ -58,3 +58,41 @@ def test_python_module_never_puts_the_current_directory_first():
     assert python_module("m", "py", (3, 11)) == ["py", "-P", "-m", "m"]
     words = python_module("m", "py", (3, 10))
     assert words[:2] == ["py", "-c"] and "del sys.path[0]" in words[2] and words[3] == "m"
+
+
+def test_a_challenge_with_a_non_ascii_mac_is_refused_not_raised():
+    secret = b"s" * 64
+    nonce = "a" * 32
+    assert trust.asked_nonce(secret, 4000, f"{trust.HEALTH_PATH}?nonce={nonce}&mac=" + "%C3%A9" * 64) is None
+    assert trust.asked_nonce(secret, 4000, f"{trust.HEALTH_PATH}?nonce={nonce}&mac=" + "%ED%A0%80" * 64) is None
+    status, _ = trust.health_reply(secret, 4000, f"{trust.HEALTH_PATH}?nonce={nonce}&mac=" + "é" * 64, dict)
+    assert status == 404
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps({"service": trust.SERVICE_NAME, "upstream_key": "k", "proof": "é" * 64}).encode(),
+    b"[" * 100000 + b"]" * 100000,
+])
+def test_a_squatter_answering_the_health_check_with_junk_is_no_proxy(body):
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+
+    def answer():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        assert trust.verify(port, None, b"s" * 64, timeout=5) is None
+    finally:
+        thread.join(5)
+        listener.close()

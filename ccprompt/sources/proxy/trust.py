@@ -105,7 +105,12 @@ def asked_nonce(secret: bytes | None, port: int, target: str) -> str | None:
     nonce, mac = query.get("nonce", [""])[0], query.get("mac", [""])[0]
     if not (16 <= len(nonce) <= 64) or len(mac) != 64:
         return None
-    return nonce if hmac.compare_digest(mac, ask_mac(secret, port, nonce)) else None
+    return nonce if _same(mac, ask_mac(secret, port, nonce)) else None
+
+
+def _same(given: str, expected: str) -> bool:
+    """`hmac.compare_digest` for text from outside: it raises on a non-ASCII str, so bytes are compared."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def verify(port: int, upstream_key: str | None, secret: bytes, host: str = "127.0.0.1",
@@ -123,7 +128,7 @@ def verify(port: int, upstream_key: str | None, secret: bytes, host: str = "127.
         if response.status != 200:
             return None
         data = json.loads(response.read(65536))
-    except (OSError, ValueError, http.client.HTTPException):
+    except (OSError, ValueError, RecursionError, http.client.HTTPException):
         return None
     finally:
         conn.close()
@@ -133,7 +138,7 @@ def verify(port: int, upstream_key: str | None, secret: bytes, host: str = "127.
     proof = data.get("proof")
     if not isinstance(key, str) or not isinstance(proof, str):
         return None
-    if not hmac.compare_digest(proof, answer_mac(secret, port, nonce, key)):
+    if not _same(proof, answer_mac(secret, port, nonce, key)):
         return None
     if upstream_key is not None and key != upstream_key:
         return None
