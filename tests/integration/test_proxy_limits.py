@@ -67,7 +67,7 @@ def test_a_slowloris_head_at_one_byte_a_second_is_cut_at_the_head_timeout(upstre
         closed.set()
         sock.close()
     assert got.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in got
-    assert 1.4 < ended - started < 4.0
+    assert 1.4 < ended - started < 8.0
     assert upstream.seen == []
 
 
@@ -78,7 +78,7 @@ def test_a_body_that_trickles_is_cut_at_the_body_timeout(upstream):
             started = time.monotonic()
             got, ended = read_all(sock)
     assert got.startswith(b"HTTP/1.1 408 ")
-    assert 1.4 < ended - started < 4.0
+    assert 1.4 < ended - started < 8.0
     assert upstream.seen == []
 
 
@@ -88,7 +88,7 @@ def test_an_idle_connection_is_closed_after_the_idle_timeout_and_a_used_one_too(
         with socket.create_connection(("127.0.0.1", proxy.port)) as never_spoke:
             started = time.monotonic()
             got, ended = read_all(never_spoke)
-        assert got == b"" and 1.4 < ended - started < 4.0
+        assert got == b"" and 1.4 < ended - started < 8.0
         with socket.create_connection(("127.0.0.1", proxy.port)) as used:
             used.sendall(POST % len(BODY) + BODY)
             got, ended = read_all(used)
