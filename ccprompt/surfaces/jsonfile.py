@@ -4,6 +4,8 @@
   (a `sudo ccprompt install` leaves the user's file the user's, and its backups too);
 - the new file replaces the old one only if the old one is still the one that was read
   (compare-and-swap), else the edit is made again on the fresh content, a few times;
+  when another write slipped in between the check and the swap, the swap is taken back, and
+  an edit someone made on top of ccprompt's file in that moment is made again, not dropped;
 - at most `MAX_BACKUPS` backups are kept, mode 0600, each under a name of its own;
 - ccprompt's own installs and uninstalls are serialized (`serialized`): a lock on the file's
   directory, held from the first read to the last write;
@@ -16,6 +18,7 @@ import os
 import time
 
 from ccprompt.core.errors import CcpromptError
+from ccprompt.surfaces.jsondiff import changes, make_again
 
 MAX_BACKUPS = 5
 ATTEMPTS = 20
@@ -146,17 +149,31 @@ def load(path: str) -> tuple[dict, bytes | None, tuple | None, int]:
     return settings, raw, identity, mode
 
 
+_RENAMEAT2: list = []  # [function or None], looked up once
+
+
+def _renameat2():
+    """libc's renameat2, or None; looked up ahead of the check it must follow closely."""
+    if not _RENAMEAT2:
+        import ctypes
+
+        try:
+            function = ctypes.CDLL(None, use_errno=True).renameat2
+            function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        except (OSError, AttributeError):
+            function = None
+        _RENAMEAT2.append(function)
+    return _RENAMEAT2[0]
+
+
 def _exchange(first: str, second: str) -> bool:
     """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
     import ctypes
     import errno
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
+    renameat2 = _renameat2()
+    if renameat2 is None:
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     at_fdcwd, rename_exchange = -100, 2
     if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
         return True
@@ -212,8 +229,14 @@ def _fsync_dir(directory: str) -> None:
         pass
 
 
-def _swap_in(staged: str, target: str, seen: tuple | None) -> bool:
-    """Put `staged` at `target` only if `target` is still the file read (`seen`). True when done."""
+def _swap_in(staged: str, target: str, seen: tuple | None, ours: tuple | None = None):
+    """Put `staged` at `target` only if `target` is still the file read (`seen`).
+
+    True when done; False when it was not (nothing changed); else, when the new file was on
+    show for a moment and another editor wrote on top of it before it could be taken back,
+    the path of their file (the caller reads their changes, makes them again, then unlinks it).
+    `ours` is the staged file's identity, to tell it from theirs.
+    """
     if seen is None:  # there was no file: only create one if there still is none
         try:
             os.link(staged, target)
@@ -222,6 +245,7 @@ def _swap_in(staged: str, target: str, seen: tuple | None) -> bool:
         finally:
             _unlink(staged)
         return True
+    _renameat2()  # looked up now, not between the check and the swap
     try:  # changed already: start again before anyone can see a file built on the old one
         if _identity(os.stat(target)) != seen:
             _unlink(staged)
@@ -234,12 +258,21 @@ def _swap_in(staged: str, target: str, seen: tuple | None) -> bool:
             displaced = _identity(os.lstat(staged))
         except OSError:
             displaced = None
-        if displaced != seen:  # someone replaced it meanwhile: give theirs back, start again
-            _exchange(staged, target)
+        if displaced == seen:
+            _unlink(staged)
+            return True
+        # Someone replaced it between the check and the swap: give theirs back. Ours was on
+        # show meanwhile; an editor who read it and wrote on top of it gets their file
+        # displaced by this swap back: it is returned, for its changes to be made again.
+        _exchange(staged, target)
+        try:
+            returned = _identity(os.lstat(staged))
+        except OSError:
+            returned = ours
+        if returned == ours:
             _unlink(staged)
             return False
-        _unlink(staged)
-        return True
+        return staged
     try:
         current = _identity(os.stat(target))
     except OSError:
@@ -249,6 +282,17 @@ def _swap_in(staged: str, target: str, seen: tuple | None) -> bool:
         return False
     os.replace(staged, target)
     return True
+
+
+def _theirs(path: str, ours: dict) -> list:
+    """The changes another editor made on top of `ours` in the file at `path` (then removed)."""
+    try:
+        theirs = load(path)[0]
+    except SettingsError:
+        theirs = None
+    finally:
+        _unlink(path)
+    return changes(ours, theirs) if isinstance(theirs, dict) else []
 
 
 def _backup(path: str, raw: bytes, owner: tuple | None = None) -> str:
@@ -307,12 +351,14 @@ def edit(path: str, change) -> tuple[bool, str | None, dict]:
     _make_dirs(os.path.dirname(target))
     first = None
     backup = None
+    pending = []  # changes of another editor to make again (see `_swap_in`)
     for _ in range(ATTEMPTS):
         settings, raw, seen, mode = load(target)
         owner = _owner(target) if seen is not None else _heir(os.path.dirname(target))
         if first is None:
             first = json.loads(json.dumps(settings))
-        if not change(settings):
+        restored = make_again(settings, pending)
+        if not change(settings) and not restored:
             return backup is not None, backup, first
         data = (json.dumps(settings, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "replace")
         if raw is None:  # ccprompt creates the file: `uninstall all --purge` may remove it once empty
@@ -321,18 +367,21 @@ def edit(path: str, change) -> tuple[bool, str | None, dict]:
             remember_created(target)
         staged, fd = _stage(target, data, mode, owner)
         try:
-            swapped = _swap_in(staged, target, seen)
-            if swapped:
+            swapped = _swap_in(staged, target, seen, _identity(os.fstat(fd)))
+            if swapped is True:
                 os.fsync(fd)  # after the swap, so the window another writer can hit stays tiny
         finally:
             os.close(fd)
-        if swapped:
+        if swapped is True:
+            pending = []
             _fsync_dir(os.path.dirname(target))
             if raw is not None and backup is None:
                 backup = _backup(path, raw, owner)
             elif backup is None:
                 backup = ""
         else:
+            if swapped:  # theirs, written on top of ours while it was on show: made again next
+                pending += _theirs(swapped, settings)
             time.sleep(0.001 * (1 + os.urandom(1)[0] % 8))  # lost the race: a moment, then again
         # Loop: the next read shows the edit in place (nothing to change) or lost to a
         # concurrent writer (made again on top of what they wrote).
