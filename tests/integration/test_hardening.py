@@ -537,6 +537,14 @@ def test_s9_old_temp_files_left_by_killed_writers_are_swept(env, fake_api):
 
 
 def test_keep_200_concurrent_renders_on_a_cold_state_make_one_probe_and_no_blank_line(env, fake_api, tmp_path):
+    # One probe for the one moment, however long 200 renders take on a busy machine: the rules
+    # that make a later probe due by the clock (a path check 20 s on, a confirmation or a
+    # backoff 10 s on, a baseline) are put hours away, so a second request can only be a
+    # second probe for the same moment. The session's COLD rule keeps its defaults: the first
+    # probe records the session, so no render of it may start another at any time.
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("path_interval_s = 0\nred_interval_s = 3600\ngreen_interval_s = 86400\n")
     fake_api.respond(delay_s=0.3)
     text = json.dumps(payload(tmp_path))
     procs = [popen("statusline", env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -546,10 +554,13 @@ def test_keep_200_concurrent_renders_on_a_cold_state_make_one_probe_and_no_blank
     assert not failed, failed[:3]
     blank = [err[-300:] for out, err in outputs if not out.strip()]
     assert not blank, (len(blank), blank[:3])
-    fake_api.wait_for_requests(1)
+    fake_api.wait_for_requests(1, timeout=60)
     time.sleep(2)
-    settle(home(env))
-    assert fake_api.request_count == 1
+    settle(home(env), timeout=60)
+    history = home(env) / "history.jsonl"
+    probes = [(r.get("mode"), r.get("ts")) for r in map(json.loads, history.read_text().splitlines())]
+    assert fake_api.request_count == 1, probes
+    assert [mode for mode, _ in probes] == ["COLD"], probes
 
 
 def test_keep_the_key_is_never_in_a_file_an_output_or_an_argv(env, fake_api, tmp_path):
