@@ -2,7 +2,8 @@
 
 ccprompt's own leftovers: its backups (`settings.json.ccprompt-*.bak`,
 `.claude.json.ccprompt-*.bak`), the files it created itself (an rc file, settings.json,
-.claude.json) once nothing but what it wrote is gone from them, and its state directory.
+.claude.json) once nothing but what it wrote is gone from them, and its state directory (whole,
+only when its name says ccprompt: a `CCPROMPT_HOME` such as `~/.local/state` is listed, never removed).
 Each file ccprompt creates is remembered in `created.json` in the state directory when it
 creates it: a file it did not create is never removed, whatever it holds. The config file is
 the user's, always kept.
@@ -117,7 +118,11 @@ def survey(config_files, paths: Paths | None = None) -> dict:
         else:
             kept.append((created, "created by ccprompt, but it holds more now: yours to keep"))
     if os.path.isdir(paths.state_dir) and not os.path.islink(paths.state_dir):
-        ours.append((paths.state_dir, "ccprompt's state: probes, history, caches"))
+        if "ccprompt" in os.path.basename(os.path.normpath(paths.state_dir)).lower():
+            ours.append((paths.state_dir, "ccprompt's state: probes, history, caches"))
+        else:  # a CCPROMPT_HOME such as ~/.local/state may hold others' files too: never removed whole
+            kept.append((paths.state_dir, "ccprompt's state, in a directory not named for ccprompt "
+                                          "(CCPROMPT_HOME): remove it yourself if nothing else is in it"))
     if os.path.exists(paths.config_file):
         kept.append((paths.config_file, "your configuration"))
     return {"ours": ours, "kept": kept}
