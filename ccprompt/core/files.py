@@ -70,36 +70,9 @@ def unsafe_dir(path: str, uid: int | None = None) -> str | None:
     return None
 
 
-def _temp_name(path: str, label: str = "") -> str:
+def _temp_name(path: str) -> str:
     directory, name = oslite.split(path)
-    return oslite.join(directory or ".", f".{name}.{label}{oslite.urandom(6).hex()}{TEMP_SUFFIX}")
-
-
-def stage(path: str, data: bytes, mode: int = 0o600, owner: tuple | None = None, label: str = "") -> tuple:
-    """(temp path, open descriptor) of a new file beside `path` holding `data`: O_EXCL,
-    O_NOFOLLOW, a random name (`.<name>.<label><random>.tmp`), made 0600, then given `owner`
-    (uid, gid; ignored when not root: the file can only be ours) and `mode` through its
-    descriptor. On any failure nothing is left. The caller fsyncs, closes and renames."""
-    temp = _temp_name(path, label)
-    fd = oslite.open(temp, oslite.O_WRONLY | oslite.O_CREAT | oslite.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
-    try:
-        if owner is not None:
-            try:
-                oslite.fchown(fd, *owner)
-            except PermissionError:
-                pass
-        oslite.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[oslite.write(fd, view):]
-    except BaseException:
-        oslite.close(fd)
-        try:
-            oslite.unlink(temp)
-        except OSError:
-            pass
-        raise
-    return temp, fd
+    return oslite.join(directory or ".", f".{name}.{oslite.urandom(6).hex()}{TEMP_SUFFIX}")
 
 
 def encode(text: str) -> bytes:
@@ -115,9 +88,14 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600, durable: bool = True
     itself, never its target. On any failure the temp file is removed. `durable=False` (a
     cache a crash may lose, never seen torn) skips both fsyncs."""
     directory = oslite.dirname(path) or "."
-    temp, fd = stage(path, data, mode)
+    temp = _temp_name(path)
     try:
+        fd = oslite.open(temp, oslite.O_WRONLY | oslite.O_CREAT | oslite.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
         try:
+            oslite.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[oslite.write(fd, view):]
             if durable:
                 oslite.fsync(fd)
         finally:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import time
 
-from ccprompt.core import files
 from ccprompt.core.errors import CcpromptError
 from ccprompt.surfaces.jsondiff import changes, make_again
 
@@ -81,11 +80,13 @@ def _heir(directory: str) -> tuple | None:
 
 def _make_dirs(directory: str) -> None:
     """`private_dir`; when root creates them inside another user's directory, they are that user's."""
+    from ccprompt.core.files import private_dir
+
     missing, probe = [], os.path.abspath(directory)
     while not os.path.isdir(probe) and os.path.dirname(probe) != probe:
         missing.append(probe)
         probe = os.path.dirname(probe)
-    files.private_dir(directory)
+    private_dir(directory)
     heir = _heir(probe) if missing else None
     for made in reversed(missing) if heir else ():
         try:
@@ -189,6 +190,34 @@ def _unlink(path: str) -> None:
         pass
 
 
+def _stage(target: str, data: bytes, mode: int, owner: tuple | None = None) -> tuple[str, int]:
+    """The new content in a new file beside `target` (O_EXCL, O_NOFOLLOW, random name).
+
+    Like `core.files.atomic_write` up to the rename, which is `_swap_in`'s. The descriptor
+    stays open for an fsync once the swap is done. `owner` (uid, gid) is given to the new
+    file through its descriptor, so a root run keeps the user's file the user's.
+    """
+    directory, name = os.path.split(target)
+    staged = os.path.join(directory, f".{name}.ccprompt-{os.urandom(6).hex()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(staged, flags, 0o600)
+    try:
+        if owner is not None:
+            try:
+                os.fchown(fd, *owner)
+            except PermissionError:
+                pass  # not root: the file can only be ours
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        _unlink(staged)
+        raise
+    return staged, fd
+
+
 def _fsync_dir(directory: str) -> None:
     try:
         fd = os.open(directory or ".", os.O_RDONLY)
@@ -272,7 +301,7 @@ def _backup(path: str, raw: bytes, owner: tuple | None = None) -> str:
     now = time.time()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1e6) % 1000000:06d}"
     backup = f"{path}.ccprompt-{stamp}-{os.urandom(3).hex()}.bak"
-    staged, fd = files.stage(backup, raw, 0o600, owner, "ccprompt-")
+    staged, fd = _stage(backup, raw, 0o600, owner)
     try:
         os.fsync(fd)
         os.replace(staged, backup)
@@ -336,7 +365,7 @@ def edit(path: str, change) -> tuple[bool, str | None, dict]:
             from ccprompt.surfaces.leftovers import remember_created
 
             remember_created(target)
-        staged, fd = files.stage(target, data, mode, owner, "ccprompt-")
+        staged, fd = _stage(target, data, mode, owner)
         try:
             swapped = _swap_in(staged, target, seen, _identity(os.fstat(fd)))
             if swapped is True:
