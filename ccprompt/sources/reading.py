@@ -150,7 +150,7 @@ def _fold(summary: SessionSummary, entries) -> None:
         fold_entry(summary, entry)
 
 
-def _with_partial(summary: SessionSummary, partial, stats) -> SessionSummary:
+def _with_partial(summary: SessionSummary, partial) -> SessionSummary:
     """The summary with a last line that is already whole JSON, though not yet ended (not remembered)."""
     if partial is None or isinstance(partial, Huge) or not partial.strip():
         return summary
@@ -202,15 +202,10 @@ def summarise(fd: int, info, memory: dict | None, stats, full_limit: int = 0):
     offset = memory.get("offset") if memory is not None else None
     grown = (isinstance(offset, int) and 0 <= offset <= size and size - offset <= DELTA_LIMIT
              and memory.get("size", 0) <= size and _mark(fd, offset) == memory.get("mark"))
-    if grown:
-        stats.how = "appended"
-        summary = SessionSummary.from_dict(memory.get("summary") or {})
-        lines, done, partial = forward(fd, offset, size, stats)
-        entries = [e for e in (_entry(line, stats) for line in lines) if e is not None]
-    elif size <= full_limit:
-        stats.how = "whole"
-        summary = SessionSummary()
-        lines, done, partial = forward(fd, 0, size, stats)
+    if grown or size <= full_limit:  # the appended lines, or a small file whole from its start
+        stats.how = "appended" if grown else "whole"
+        summary = SessionSummary.from_dict(memory.get("summary") or {}) if grown else SessionSummary()
+        lines, done, partial = forward(fd, offset if grown else 0, size, stats)
         entries = [e for e in (_entry(line, stats) for line in lines) if e is not None]
     else:
         stats.how = "backwards"
@@ -221,7 +216,7 @@ def summarise(fd: int, info, memory: dict | None, stats, full_limit: int = 0):
     _fold(summary, entries)
     kept = {"dev": info.st_dev, "ino": info.st_ino, "size": size,
             "mtime_ns": info.st_mtime_ns, "offset": done, "mark": _mark(fd, done), "summary": summary.to_dict()}
-    return kept, _with_partial(summary, partial, stats)
+    return kept, _with_partial(summary, partial)
 
 
 def _mark(fd: int, offset: int) -> str:
