@@ -130,7 +130,7 @@ def remember(paths, session_id, payload: dict) -> None:
         pass
     try:
         files.private_dir(oslite.dirname(path))
-        files.atomic_write(path, data)
+        files.atomic_write(path, data, durable=False)  # the next redraw writes it again
     except OSError:
         pass
 

@@ -132,3 +132,17 @@ def test_one_iso_parser_refuses_every_other_shape(text):
     assert iso_epoch(text) is None
     assert seen.expiry_of(text) is None
     assert entry.parse_timestamp("2026-12-04T13:29:24.575+01:00") == iso_epoch("2026-12-04T12:29:24.575Z")
+
+
+def test_the_status_line_keeps_a_session_record_without_waiting_on_the_disk(tmp_path, monkeypatch):
+    from ccprompt.core import oslite
+    from ccprompt.core.paths import Paths
+
+    synced = []
+    real = oslite.fsync
+    monkeypatch.setattr(oslite, "fsync", lambda fd: synced.append(fd) or real(fd))
+    paths = Paths({"CCPROMPT_HOME": str(tmp_path), "HOME": str(tmp_path)})
+    seen.remember(paths, "s-1", {"context_window": {"context_window_size": 200_000}})
+    seen.remember(paths, "s-1", {"context_window": {"context_window_size": 1_000_000}})
+    assert seen.recall(paths) == {"s-1": {"window": 1_000_000}}
+    assert synced == []  # rewritten from the next redraw's stdin if a crash loses it
