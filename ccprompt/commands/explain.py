@@ -7,6 +7,7 @@ so the answer is the line's own reasoning, not a second opinion. Nothing is prob
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -56,13 +57,20 @@ def newest_transcript(claude_dir: str) -> str | None:
     return best
 
 
+@functools.lru_cache(maxsize=4)
+def _login(paths):
+    """`login.detect`, once per `Paths` for the run: the last probe and the sign-in both name it
+    (on macOS each detection asks `security`)."""
+    from ccprompt.sources import login
+
+    return login.detect(paths)
+
+
 def credential_words(state, paths) -> str:
     """With which credential the probe ran; for a keyless user, how Claude Code signs in instead."""
     if state.source not in (None, "none"):
         return f"with the credential from {state.source}"
-    from ccprompt.sources import login
-
-    found = login.detect(paths)
+    found = _login(paths)
     if found:
         return f"anonymous: {found.line()}"
     return "anonymous (no credential; a 401 still proves the path)"
@@ -70,11 +78,11 @@ def credential_words(state, paths) -> str:
 
 def keyless_words(paths) -> str | None:
     """For a user with no key ccprompt can use: how Claude Code signs in, and what the line can know."""
-    from ccprompt.sources import credentials, login
+    from ccprompt.sources import credentials
 
     if credentials.resolve(paths).present:
         return None
-    found = login.detect(paths)
+    found = _login(paths)
     return f"{found.line()} ({found.where})" if found else None
 
 

@@ -88,3 +88,17 @@ def test_a_subscription_wins_over_a_helper_and_both_say_the_same_thing(tmp_path)
     found = login.detect(paths_in(tmp_path), platform="linux")
     assert found.kind == "subscription" and found.where == "~/.claude/.credentials.json (not read)"
     assert found.line().endswith(login.WORDS)
+
+
+def test_explain_asks_how_claude_code_signs_in_once(tmp_path, monkeypatch):
+    from ccprompt.commands import explain
+    from ccprompt.core.model import MonitorState
+    from ccprompt.core.paths import Paths
+    from ccprompt.sources import login
+
+    asked = []
+    monkeypatch.setattr(login, "detect", lambda paths: asked.append(paths) or login.Login("subscription", "here"))
+    paths = Paths({"HOME": str(tmp_path), "PATH": "/usr/bin"})
+    assert explain.credential_words(MonitorState(source="none"), paths).startswith("anonymous: subscription login")
+    assert explain.keyless_words(paths).endswith("(here)")
+    assert asked == [paths]
