@@ -70,6 +70,11 @@ class Watch:
             return "\n".join(self.lines)
 
 
+# A probe that hangs does so for this long (its timeout): stopping well before that proves the
+# probe in flight was abandoned, not waited out, on a machine however busy.
+HANG_S = 60
+
+
 @pytest.fixture
 def watches():
     started: list[Watch] = []
@@ -145,15 +150,15 @@ def test_second_watch_refuses_and_names_the_running_pid(fake_api, cc_env, watche
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stop_signal_during_a_probe_exits_fast_and_leaves_the_state_intact(fake_api, cc_env, watches, sig):
     fake_api.respond_sequence([200])
-    fake_api.respond(hang=True)  # every later probe hangs until its timeout
-    watch = watches(cc_env, "--interval", "1")
+    fake_api.respond(hang=True)  # every later probe hangs until its timeout, a minute
+    watch = watches({**cc_env, "CCPROMPT_TIMEOUT_MS": str(HANG_S * 1000)}, "--interval", "1")
     watch.wait_for("healthy")
     before = state_of(cc_env)
-    fake_api.wait_for_requests(2, timeout=5)  # the second probe is now in flight
+    fake_api.wait_for_requests(2, timeout=30)  # the second probe is now in flight
     time.sleep(0.2)
-    code, elapsed = watch.stop(sig)
+    code, elapsed = watch.stop(sig, timeout=HANG_S)
     assert code == 0
-    assert elapsed < 1.0, f"took {elapsed:.2f}s to stop"
+    assert elapsed < HANG_S / 4, f"took {elapsed:.2f}s to stop: it waited for the probe"
     assert "probe in flight abandoned, state untouched" in watch.text
     home = Path(cc_env["CCPROMPT_HOME"])
     assert state_of(cc_env) == before  # valid JSON, and the abandoned probe wrote nothing
@@ -235,8 +240,8 @@ def test_interval_and_textfile_come_from_the_config(fake_api, cc_env, watches, t
 
 def test_an_interrupted_once_reports_the_signal_not_a_result(fake_api, cc_env, watches):
     fake_api.respond(hang=True)
-    watch = watches(cc_env, "--once")
-    fake_api.wait_for_requests(1, timeout=5)
-    code, elapsed = watch.stop(signal.SIGTERM)
-    assert code == 128 + signal.SIGTERM and elapsed < 1.0
+    watch = watches({**cc_env, "CCPROMPT_TIMEOUT_MS": str(HANG_S * 1000)}, "--once")
+    fake_api.wait_for_requests(1, timeout=30)
+    code, elapsed = watch.stop(signal.SIGTERM, timeout=HANG_S)
+    assert code == 128 + signal.SIGTERM and elapsed < HANG_S / 4, f"took {elapsed:.2f}s: it waited for the probe"
     assert not (Path(cc_env["CCPROMPT_HOME"]) / "monitoring.json").exists()
