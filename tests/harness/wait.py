@@ -47,3 +47,26 @@ def log_records(home: str | Path, event: str | None = None) -> list:
 def decisions(home: str | Path) -> list:
     """What each status-line render decided: kind (COLD/RED/CONFIRM/GREEN/None), reason, spawned."""
     return [r for r in log_records(home, "decision") if "spawned" in r or r.get("sync")]
+
+
+def processes_of(home: str | Path) -> list:
+    """Pids of the processes started with this CCPROMPT_HOME (their environment says so): a
+    test's renders and the probes they left running, and nothing of the rest of the machine."""
+    import os
+
+    ours = f"CCPROMPT_HOME={home}".encode()
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                if ours in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    found.append(int(pid))
+            except OSError:
+                pass
+    return found
+
+
+def all_ended(home: str | Path, timeout: float = 60.0) -> None:
+    """Wait until every process started with this CCPROMPT_HOME has ended: any late probe has
+    been made (or given up) by then, however busy the machine."""
+    wait_until(lambda: not processes_of(home), timeout, 0.1, what=f"every process of {home} to end")

@@ -32,7 +32,7 @@ from hardening_support import (  # noqa: F401  (fixtures)
     wait_until,
 )
 from harness import TEST_KEY, assert_no_secret, refused_port
-from harness.wait import decisions, log_records, wait_until
+from harness.wait import all_ended, decisions, log_records, wait_until
 
 HOSTILE = "\x1b]52;c;aGFja2Vk\x07\x1b[2J\x1b]0;pwned\x07\u009b31m\u202e\u2066x\u200d"
 RAW_BAD = ["\x1b", "\x07", "\u009b", "\u202e", "\u2066", "\u200d"]
@@ -555,8 +555,7 @@ def test_keep_200_concurrent_renders_on_a_cold_state_make_one_probe_and_no_blank
     blank = [err[-300:] for out, err in outputs if not out.strip()]
     assert not blank, (len(blank), blank[:3])
     fake_api.wait_for_requests(1, timeout=60)
-    time.sleep(2)
-    settle(home(env), timeout=60)
+    all_ended(env["CCPROMPT_HOME"])  # every child the renders started has probed or given up
     history = home(env) / "history.jsonl"
     probes = [(r.get("mode"), r.get("ts")) for r in map(json.loads, history.read_text().splitlines())]
     assert fake_api.request_count == 1, probes
