@@ -286,3 +286,19 @@ def test_a_remembered_number_that_is_not_finite_reads_as_none():
     scan = transcript.to_scan(transcript.Reading(fields, "/t.jsonl"), now_s=1_800_000_000)
     assert scan.last_reply_epoch_s is None and scan.waiting_since_epoch_s is None
     assert scan.error["epoch_s"] is None and scan.recent is False
+
+
+def test_a_hostile_error_type_is_cut_and_the_memory_stays_small(tmp_path):
+    path = tmp_path / "t.jsonl"
+    memory = tmp_path / "state" / "transcripts"
+    body = json.dumps({"type": "error", "error": {"type": "x" * 300_000, "message": "m" * 100_000}})
+    error = {"type": "assistant", "timestamp": stamp(1001), "sessionId": "s", "isApiErrorMessage": True,
+             "message": {"model": "<synthetic>", "role": "assistant",
+                         "content": [{"type": "text", "text": f"API Error: 529 {body}"}]}}
+    write(path, user(1000), error)
+    scan, _, stats = read(path, memory)
+    assert scan.error["code"] == 529 and len(scan.error["type"]) <= 80 and len(scan.error["message"]) <= 200
+    kept = list(memory.iterdir())
+    assert len(kept) == 1 and kept[0].stat().st_size < transcript.MEMORY_LIMIT
+    _, _, again = read(path, memory)
+    assert again.how == "unchanged"  # remembered, not read again on every render
