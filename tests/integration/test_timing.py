@@ -155,13 +155,18 @@ def probe_modes(env) -> list:
 def test_status_line_waiting_turn_goes_red_with_the_cause_then_green_on_the_reply(cc_env, fake_api, tmp_path):
     """With a key, a 2.1.197-shaped turn (nothing written while Claude Code retries) on a 529 storm."""
     env = short_clock(cc_env)
+    # The wait's probe is due 4 s after the prompt, so some redraw meets the 2 s before it
+    # (`schedule.AHEAD_S`) even when a busy machine takes a second or more to start each one:
+    # with a 1 s wait only a render started within a second of the prompt could.
+    config = Path(env["XDG_CONFIG_HOME"]) / "ccprompt" / "config.toml"
+    config.write_text(SHORT.replace("waiting_s = 1\n", "waiting_s = 4\n"))
     transcript = tmp_path / "session.jsonl"
     start = time.time() - 120
     transcript.write_text(entry("user", start) + entry("assistant", start + 2))
     first = redraws(env, transcript, lambda s: s.startswith("🟢"))  # the COLD probe, healthy
     fake_api.respond(529)
     transcript.write_text(transcript.read_text() + entry("user", time.time()))  # a prompt, waiting on the API
-    storm = redraws(env, transcript, lambda s: s.startswith("🔴"))
+    storm = redraws(env, transcript, lambda s: s.startswith("🔴"), pace_s=0.2)
     assert storm[-1].startswith("🔴 529 overloaded"), storm[-1]
     fake_api.respond(200)
     transcript.write_text(transcript.read_text() + entry("assistant", time.time()))  # Claude Code's retry got through
