@@ -48,7 +48,8 @@ def network_segment(state: MonitorState | None, style: str = "full", signal: Sig
         return f"{icon} answering" + (" (seen in session)" if style == "full" else "") + marker
     network = state.network
     if status == "error":
-        text = f"{icon}{via} {sanitize(signal.cause, 60)}"
+        cause = signal.brief if style == "short" and signal.brief else signal.cause
+        text = f"{icon}{via} {sanitize(cause, 60)}"
         phases = state.breakdown() if style == "full" and signal.source == "probe" else ""
         return (f"{text} {phases}" if phases else text) + note
     if signal.cause:  # what the session says, and what the probe could not (degraded)

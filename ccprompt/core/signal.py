@@ -58,7 +58,9 @@ class Signal(Record):
     """The status to show, the cause behind an error, a marker, and where it came from."""
 
     # `note`: what else is known, for the full style (`network ok`: the probe got its answer).
-    _fields = (("status", "unknown"), ("cause", ""), ("marker", ""), ("source", "probe"), ("note", ""))
+    # `brief`: the cause in the fewest words, for the short style of a narrow row.
+    _fields = (("status", "unknown"), ("cause", ""), ("marker", ""), ("source", "probe"), ("note", ""),
+               ("brief", ""))
     __slots__ = _slots(_fields)
 
 
@@ -154,8 +156,9 @@ def assess(state: MonitorState | None, scan: TranscriptScan | None = None, now_s
         if signal.status == "error":
             signal.cause += f" · attempt {scan.attempts}"
             return signal
+        progress = f"attempt {scan.attempts} · {_age(now_s - waiting)}"
         return Signal(status="error", source="session", note=API_SIDE if answered else "",
-                      cause=f"Claude Code is retrying · attempt {scan.attempts} · {_age(now_s - waiting)}")
+                      cause=f"Claude Code is retrying · {progress}", brief=f"retrying · {progress}")
     if waiting and now_s - waiting >= waiting_s and signal.status != "error" and not signal.marker:
         if anonymous and answered:
             # An edge's 401 says nothing of the model this turn waits on: the wait is all there is.

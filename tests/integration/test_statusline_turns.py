@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from ccprompt.core.text import display_width
+
 from harness import REPO_ROOT, assert_no_secret, make_cli_env
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -162,6 +164,9 @@ def test_a_keyless_storm_says_claude_code_is_retrying_and_that_the_network_is_fi
     # The RED probe it started is anonymous too and proves only the path: the line says the same.
     line = render(keyless, transcript)
     assert "🔴 Claude Code is retrying · attempt 4" in line, line
+    # A 46-column terminal shows 42 columns of the row: the retry keeps its words and attempt.
+    narrow = render({**keyless, "COLUMNS": "46"}, transcript)
+    assert "🔴 retrying · attempt 4 · " in narrow and display_width(narrow) <= 42, narrow
 
     with open(transcript, "ab") as handle:  # Claude Code gives up
         handle.write(lines([GAVE_UP], time.time()))

@@ -136,7 +136,7 @@ def test_retrying_is_red_without_a_key_and_says_the_network_is_fine():
     signal = assess(state, retrying, NOW, waiting_s=10)
     assert (signal.status, signal.source) == ("error", "session")
     assert network_segment(state, "full", signal) == "🔴 Claude Code is retrying · attempt 4 · 38s · network ok, API side"
-    assert network_segment(state, "short", signal) == "🔴 Claude Code is retrying · attempt 4 · 38s"
+    assert network_segment(state, "short", signal) == "🔴 retrying · attempt 4 · 38s"
     assert network_segment(state, "icon", signal) == "🔴"
     # The anonymous probe itself failing is the user's path: its cause, with the attempt.
     down = anonymous("error", phase="tcp")
