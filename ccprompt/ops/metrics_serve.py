@@ -9,15 +9,19 @@ stop it cleanly (the listening socket closed, exit 0). It lives next to browsers
   `421 Misdirected Request` and no data.
 - **Slow clients**: a fixed pool of WORKERS threads serves connections from a queue of
   QUEUED; past that a new connection is closed at once. Each connection has TIMEOUT_S per
-  read and write, so 500 slow connections hold WORKERS threads, not 500.
+  read and write, and HEAD_S from its accept to the end of its headers, so 500 slow
+  connections hold WORKERS threads, not 500, and clients that drip their headers a byte at
+  a time hold them for HEAD_S at most.
 """
 
 from __future__ import annotations
 
 import queue
 import signal
+import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from ccprompt.core.errors import CcpromptError
@@ -29,6 +33,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 WORKERS = 8
 QUEUED = 32
 TIMEOUT_S = 5.0
+# A request's line and headers must all have come this long after its connection was accepted
+# (nginx's client_header_timeout): one dripped a byte at a time holds a worker no longer.
+HEAD_S = 2 * TIMEOUT_S
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 
 
@@ -88,11 +95,21 @@ def host_allowed(header, names: set) -> bool:
     return True
 
 
+def _cut(request) -> None:
+    """A connection past its HEAD_S: its worker's blocked read returns at once."""
+    try:
+        request.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
 class PooledHTTPServer(HTTPServer):
     """HTTPServer whose connections are served by a fixed pool of threads from a bounded queue."""
 
     def __init__(self, address, handler, workers: int = WORKERS, queued: int = QUEUED):
         super().__init__(address, handler)
+        self._heads, self._lock = {}, threading.Lock()  # a connection being read -> its HEAD_S deadline
+        threading.Thread(target=self._reap, daemon=True, name="metrics-deadlines").start()
         self.connections: queue.Queue = queue.Queue(maxsize=queued)
         self.workers = [threading.Thread(target=self._work, daemon=True, name=f"metrics-{i}")
                         for i in range(workers)]
@@ -101,7 +118,7 @@ class PooledHTTPServer(HTTPServer):
 
     def process_request(self, request, client_address):
         try:
-            self.connections.put_nowait((request, client_address))
+            self.connections.put_nowait((request, client_address, time.monotonic()))
         except queue.Full:  # every worker busy and the queue full: no thread, no wait
             self.shutdown_request(request)
 
@@ -110,13 +127,33 @@ class PooledHTTPServer(HTTPServer):
             item = self.connections.get()
             if item is None:
                 return
-            request, client_address = item
+            request, client_address, accepted = item
+            with self._lock:
+                self._heads[request] = accepted + HEAD_S
             try:
                 self.finish_request(request, client_address)
             except Exception:  # a broken client must not end the worker
                 pass
             finally:
+                self.head_done(request)
                 self.shutdown_request(request)
+
+    def head_done(self, request):
+        """The request's headers are in (or it is over): its HEAD_S deadline no longer applies."""
+        with self._lock:
+            self._heads.pop(request, None)
+
+    def _reap(self):
+        """One thread for every worker's deadline: a connection past its HEAD_S is cut."""
+        while True:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self._lock:
+                late = [request for request, deadline in self._heads.items() if deadline <= now]
+                for request in late:
+                    del self._heads[request]
+            for request in late:
+                _cut(request)
 
     def server_close(self):
         super().server_close()
@@ -135,6 +172,11 @@ def make_server(paths: Paths, host: str, port: int, by_session: bool = False) ->
     class Handler(BaseHTTPRequestHandler):
         server_version = "ccprompt"
         timeout = TIMEOUT_S  # every read and write of the connection
+
+        def parse_request(self):  # the request line was read before; this reads the headers
+            parsed = super().parse_request()
+            self.server.head_done(self.request)
+            return parsed
 
         def do_GET(self):  # noqa: N802 - the standard library's name
             if not host_allowed(self.headers.get("Host"), names):

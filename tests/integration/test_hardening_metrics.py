@@ -132,3 +132,47 @@ def test_s5_a_bare_serve_listens_on_127_0_0_1_9464(cc_env):
     finally:
         _stop(proc)
     assert Path(cc_env["HOME"]).exists()
+
+
+def test_s5_clients_dripping_their_headers_hold_the_workers_no_longer_than_head_s(served):
+    import threading
+
+    from ccprompt.ops import metrics_serve
+
+    _, port = served
+    stop = threading.Event()
+    drippers = []
+    for _ in range(metrics_serve.WORKERS + metrics_serve.QUEUED):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")
+        drippers.append(sock)
+
+    def drip():  # a header byte a second, each well inside the 5 s read timeout, for as long as the test runs
+        while not stop.wait(1.0):
+            for sock in drippers:
+                try:
+                    sock.send(b"X")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        time.sleep(1.5)
+        assert not _answered_within(port, 2.0)  # every worker and the whole queue held by drippers
+        assert wait_until(lambda: _scrape_ok(port), timeout=metrics_serve.HEAD_S + 10)
+        assert thread.is_alive()  # answered while they still drip
+    finally:
+        stop.set()
+        thread.join(5)
+        for sock in drippers:
+            sock.close()
+
+
+def _answered_within(port: int, seconds: float) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=seconds) as sock:
+            sock.sendall(f"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            return sock.recv(16).startswith(b"HTTP/1.0 200")
+    except OSError:
+        return False
