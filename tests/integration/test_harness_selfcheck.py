@@ -246,7 +246,8 @@ def test_connect_proxy_demands_credentials(fake_api):
 
 def test_cc_env_is_built_from_scratch(cc_env, fake_api, tmp_path):
     assert set(cc_env) == {"PATH", "HOME", "CCPROMPT_HOME", "XDG_CONFIG_HOME", "ANTHROPIC_BASE_URL",
-                           "SSL_CERT_FILE", "LANG", "ANTHROPIC_API_KEY"}
+                           "SSL_CERT_FILE", "LANG", "ANTHROPIC_API_KEY", "CCPROMPT_STATUSPAGE_URL"}
+    assert cc_env["CCPROMPT_STATUSPAGE_URL"] == ""  # no test ever reaches the real status page
     assert cc_env["ANTHROPIC_BASE_URL"] == fake_api.url
     assert cc_env["SSL_CERT_FILE"] == fake_api.ca_file
     assert cc_env["ANTHROPIC_API_KEY"] == TEST_KEY
