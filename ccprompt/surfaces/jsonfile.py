@@ -246,42 +246,34 @@ def _swap_in(staged: str, target: str, seen: tuple | None, ours: tuple | None = 
             _unlink(staged)
         return True
     _renameat2()  # looked up now, not between the check and the swap
-    try:  # changed already: start again before anyone can see a file built on the old one
-        if _identity(os.stat(target)) != seen:
-            _unlink(staged)
-            return False
-    except OSError:
+    if _identity_at(target) != seen:  # changed already: start again before anyone sees a file built on the old one
         _unlink(staged)
         return False
     if _exchange(staged, target):
-        try:
-            displaced = _identity(os.lstat(staged))
-        except OSError:
-            displaced = None
-        if displaced == seen:
+        if _identity_at(staged, False) == seen:
             _unlink(staged)
             return True
         # Someone replaced it between the check and the swap: give theirs back. Ours was on
         # show meanwhile; an editor who read it and wrote on top of it gets their file
         # displaced by this swap back: it is returned, for its changes to be made again.
         _exchange(staged, target)
-        try:
-            returned = _identity(os.lstat(staged))
-        except OSError:
-            returned = ours
-        if returned == ours:
+        if _identity_at(staged, False, ours) == ours:
             _unlink(staged)
             return False
         return staged
-    try:
-        current = _identity(os.stat(target))
-    except OSError:
-        current = None
-    if current != seen:
+    if _identity_at(target) != seen:  # no exchange here: check again, just before the rename
         _unlink(staged)
         return False
     os.replace(staged, target)
     return True
+
+
+def _identity_at(path: str, follow: bool = True, missing=None):
+    """`_identity` of the file at `path` (through a symlink when `follow`), or `missing` when there is none."""
+    try:
+        return _identity(os.stat(path) if follow else os.lstat(path))
+    except OSError:
+        return missing
 
 
 def _theirs(path: str, ours: dict) -> list:
