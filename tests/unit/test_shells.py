@@ -325,3 +325,17 @@ def test_an_unsupported_shell_is_a_usage_error(home, capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("unsupported shell") == 2
+
+
+def test_init_reads_the_config_once_on_a_cache_miss(home, monkeypatch):
+    from ccprompt.core.config import Config
+
+    config = home / ".config" / "ccprompt" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("red_interval_s = 7\n[prompt]\nrefresh_interval_s = 120\n")
+    loads = []
+    real = Config.load.__func__
+    monkeypatch.setattr(Config, "load", classmethod(lambda cls, paths=None: loads.append(paths) or real(cls, paths)))
+    script = shells.init_script("bash")
+    assert len(loads) == 1
+    assert "__ccprompt_interval=120" in script and "__ccprompt_retry=7" in script

@@ -87,16 +87,16 @@ def template_path(shell: str) -> str:
 
 def refresh_interval(paths: Paths | None = None) -> int:
     """prompt.refresh_interval_s from the config (its default when the value is bad)."""
+    return intervals(paths)[0]
+
+
+def intervals(paths: Paths | None = None) -> tuple[int, int]:
+    """(prompt.refresh_interval_s, red_interval_s: the shortest gap between one shell's refreshes),
+    from one reading of the config."""
     from ccprompt.core.config import Config
 
-    return Config.load(paths)["prompt.refresh_interval_s"]
-
-
-def retry_interval(paths: Paths | None = None) -> int:
-    """red_interval_s from the config: the shortest gap between one shell's refreshes."""
-    from ccprompt.core.config import Config
-
-    return Config.load(paths)["red_interval_s"]
+    config = Config.load(paths)
+    return config["prompt.refresh_interval_s"], config["red_interval_s"]
 
 
 def render_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAULT_STYLE,
@@ -215,8 +215,8 @@ def init_script(shell: str, position: str = DEFAULT_POSITION, style: str = DEFAU
                 return data[len(header):].decode("utf-8", "surrogateescape")
         except (OSError, UnicodeDecodeError):
             pass
-    script = render_script(shell, position, style, refresh, refresh_interval(paths), exe, paths.state_dir,
-                           wrap_claude, retry_interval(paths))
+    interval, retry = intervals(paths)
+    script = render_script(shell, position, style, refresh, interval, exe, paths.state_dir, wrap_claude, retry)
     if header is not None:
         _write_private(cache_dir, cache_file, header + script.encode("utf-8", "surrogateescape"))
     return script
