@@ -87,17 +87,22 @@ def test_s2_every_hostile_tool_call_answers_in_time_and_the_server_lives_on(cc_e
     assert_no_secret(json.dumps([s[4] for s in seen]))
 
 
-def _rpc(*messages) -> bytes:
-    return b"".join(json.dumps(m).encode() + b"\n" for m in messages)
-
-
-def test_s2_the_server_exits_when_stdin_closes_even_with_a_call_in_flight(cc_env):
+def _handshake() -> tuple:
+    """The client's `initialize` request and its `initialized` notification, as raw JSON-RPC."""
     from mcp.types import LATEST_PROTOCOL_VERSION
 
     hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
              "params": {"protocolVersion": LATEST_PROTOCOL_VERSION, "capabilities": {},
                         "clientInfo": {"name": "fuzz", "version": "0"}}}
-    ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    return hello, {"jsonrpc": "2.0", "method": "notifications/initialized"}
+
+
+def _rpc(*messages) -> bytes:
+    return b"".join(json.dumps(m).encode() + b"\n" for m in messages)
+
+
+def test_s2_the_server_exits_when_stdin_closes_even_with_a_call_in_flight(cc_env):
+    hello, ready = _handshake()
     # The issue's call: 200 KB of digits, then the client goes away.
     heavy = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
              "params": {"name": "recent_history", "arguments": {"since": "9" * 200_000}}}
@@ -164,12 +169,7 @@ def _answer(proc) -> dict:
 
 
 def test_s2_a_64_mb_message_is_skipped_not_held_and_the_next_one_answered(cc_env):
-    from mcp.types import LATEST_PROTOCOL_VERSION
-
-    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-             "params": {"protocolVersion": LATEST_PROTOCOL_VERSION, "capabilities": {},
-                        "clientInfo": {"name": "fuzz", "version": "0"}}}
-    ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    hello, ready = _handshake()
     huge = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
             "params": {"name": "recent_history", "arguments": {"since": "1h", "pad": "x" * (64 << 20)}}}
     plain = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "api_health", "arguments": {}}}
