@@ -59,12 +59,15 @@ class Stats:
 
 class Reading:
     """One transcript's current turn as read now: the remembered fields (numbers and short labels,
-    never content), and the `SessionSummary` they make, built only when asked for."""
+    never content), and the `SessionSummary` they make, built only when asked for.
 
-    __slots__ = ("fields", "path", "_summary")
+    `info` is the `os.stat` result the reading was made under (taken before any byte was read),
+    so whatever is keyed on it is never newer than what was read."""
 
-    def __init__(self, fields: dict, path: str, summary=None):
-        self.fields, self.path, self._summary = fields, path, summary
+    __slots__ = ("fields", "path", "_summary", "info")
+
+    def __init__(self, fields: dict, path: str, summary=None, info=None):
+        self.fields, self.path, self._summary, self.info = fields, path, summary, info
 
     def summary(self):
         if self._summary is None:
@@ -154,7 +157,7 @@ def read(path, remember_in: str | None = None, stats: Stats | None = None) -> Re
         memory = _recall(target, path, info) if target else None
         if memory is not None and memory.get("size") == info.st_size and memory.get("mtime_ns") == info.st_mtime_ns:
             stats.how = "unchanged"  # the steady render: nothing of the transcript is read
-            return Reading(memory["summary"], path)
+            return Reading(memory["summary"], path, None, info)
         from ccprompt.sources import reading
 
         kept, summary = reading.summarise(fd, info, memory, stats)
@@ -166,7 +169,7 @@ def read(path, remember_in: str | None = None, stats: Stats | None = None) -> Re
         kept.update(v=MEMORY_VERSION, path=path)
         _keep(remember_in, target, kept, memory is None)
     summary.path = path
-    return Reading(summary.to_dict(), path, summary)
+    return Reading(summary.to_dict(), path, summary, info)
 
 
 def to_scan(turn: Reading | None, now_s: float | None = None, recent_s: int = 600,

@@ -24,7 +24,10 @@ def update(paths, transcript_path: str, size, summary=None, percent=None, payloa
             from ccprompt.surfaces.payload_segments import shell_cache_expiry
 
             cache_expiry = shell_cache_expiry(payload, time.time())
-        key = promptsession.stamp(oslite.stat(transcript_path), size)
+        # The stamp of what was read, not of the file now: a line appended between the reading and
+        # a later `stat` would otherwise key an older reading as current until the next turn.
+        info = getattr(summary, "info", None) or oslite.stat(transcript_path)
+        key = promptsession.stamp(info, size)
         if cache_expiry is not None:
             key += f":{cache_expiry}"
         target = paths.prompt_session_file

@@ -101,3 +101,30 @@ def test_the_stamp_changes_with_the_transcript_and_the_window(tmp_path):
     with open(path, "a") as handle:
         handle.write("{}\n")
     assert promptsession.stamp(os.stat(path), 200_000) != first
+
+
+def test_a_line_appended_after_the_reading_is_written_on_the_next_render(tmp_path):
+    # A render reads the transcript, then writes the session file. When Claude Code appends the
+    # prompt between the two, the file must not be keyed as if it held that prompt: the wait the
+    # status line shows on its next render would never reach the shell prompt.
+    import time
+
+    from ccprompt.core.paths import Paths
+    from ccprompt.sources import transcript
+    from ccprompt.surfaces import sessionfile
+
+    paths = Paths({"HOME": str(tmp_path), "CCPROMPT_HOME": str(tmp_path / "state")})
+    os.makedirs(paths.state_dir, mode=0o700)
+    path = tmp_path / f"{SID}.jsonl"
+    path.write_text("")
+    now = time.time()
+    before = transcript.read(str(path))
+    with open(path, "a") as handle:  # the prompt lands while the render is between reading and writing
+        handle.write(json.dumps(user_prompt(now - 20, SID)) + "\n")
+    assert sessionfile.update(paths, str(path), 200_000, before)
+    assert promptsession.values(open(paths.prompt_session_file).read(), now)["CCPROMPT_SESSION"] == ""
+
+    assert sessionfile.update(paths, str(path), 200_000, transcript.read(str(path)))
+    shown = promptsession.values(open(paths.prompt_session_file).read(), now)
+    assert shown["CCPROMPT_SESSION"].startswith("waiting "), shown
+    assert not sessionfile.update(paths, str(path), 200_000, transcript.read(str(path)))  # nothing new: no write
