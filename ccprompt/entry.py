@@ -22,6 +22,26 @@ def main(argv=None) -> int:
         return report(exc)
 
 
+def leave(code) -> None:
+    """Exit with `code`, as `sys.exit` does; after a status line render, without the teardown.
+
+    Claude Code runs the status line on every redraw, and tearing the interpreter down (its
+    modules, a last garbage collection) costs about as much as a fifth of starting it. The
+    render holds nothing that needs it: no thread, no `atexit` handler, every file it wrote
+    closed. Its output is flushed, then the process ends at once.
+    """
+    if sys.argv[1:2] != ["statusline"]:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # the reader went away: nothing left to say it to
+        pass
+    from posix import _exit
+
+    _exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
 def dispatch(argv: list) -> int:
     if argv[:1] == ["statusline"] and all(arg == "--sync" for arg in argv[1:]):
         # Every redraw of Claude Code runs this: straight to it, not even the option table.

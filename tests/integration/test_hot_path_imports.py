@@ -138,3 +138,47 @@ def test_inside_claude_code_the_render_reads_no_credentials(cc_env):
     assert "ccprompt.sources.credentials" not in names
     # Control: run by hand, without Claude Code's environment, the lookup does run.
     assert "ccprompt.sources.credentials" in imported(["statusline"], env, "{}", full=True)
+
+
+def test_a_render_through_the_launcher_ends_without_teardown_and_loses_nothing(cc_env, tmp_path):
+    """The launcher ends a render at once (`entry.leave`): the line, the debug log and the
+    session's record are whole, the exit status is kept, and a reader gone early is no error."""
+    from ccprompt import launcher
+
+    exe = tmp_path / "bin" / "ccprompt"
+    exe.parent.mkdir()
+    launcher.write(str(exe), sys.executable)
+    env = {**cc_env, "CCPROMPT_DEBUG": "1", "COLUMNS": "200"}
+    payload = json.dumps({"session_id": "leave-now", "model": {"display_name": "Opus"},
+                          "transcript_path": str(REPO_ROOT / "tests" / "fixtures" / "transcript-ok.jsonl")})
+    subprocess.run([str(exe), "statusline", "--sync"], input=payload, env=env, capture_output=True, text=True,
+                   timeout=30)
+    usual = subprocess.run([sys.executable, "-m", "ccprompt", "statusline"], input=payload, env=env, cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=30)  # the same render, torn down as usual
+    home = Path(env["CCPROMPT_HOME"])
+    log = home / "debug.log"
+    renders_before = log.read_text().count('"render"')
+    memory = home / "transcripts"
+    for kept in memory.iterdir():  # the render writes the transcript's memory again
+        kept.unlink()
+    # An atexit handler stands for the teardown: it must not run after a render, and must after anything else.
+    probe = ("import atexit, runpy, sys; atexit.register(lambda: sys.stderr.write('TEARDOWN\\n'));"
+             f" sys.argv = [{str(exe)!r}, *sys.argv[1:]]; runpy.run_path({str(exe)!r}, run_name='__main__')")
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", probe, "statusline"], input=payload, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "TEARDOWN" not in result.stderr, result.stderr
+    assert result.stdout == usual.stdout and "Opus" in result.stdout and "🟢" in result.stdout
+    assert log.read_text().count('"render"') == renders_before + 1 and log.read_text().endswith("\n")
+    assert [json.loads(kept.read_text())["path"] for kept in memory.iterdir()] == [json.loads(payload)["transcript_path"]]
+    other = subprocess.run([sys.executable, "-I", "-S", "-c", probe, "--version"], env=env, capture_output=True,
+                           text=True, timeout=30)
+    assert other.returncode == 0 and other.stdout.startswith("ccprompt ") and "TEARDOWN" in other.stderr
+    # Claude Code gone before the line is written: no traceback, no complaint.
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    try:
+        gone = subprocess.run([str(exe), "statusline"], input=payload.encode(), stdout=write_fd,
+                              stderr=subprocess.PIPE, env=env, timeout=30)
+    finally:
+        os.close(write_fd)
+    assert gone.stderr == b"" and gone.returncode in (0, 120), gone.stderr
