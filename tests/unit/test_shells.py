@@ -216,7 +216,7 @@ def test_refresh_interval_out_of_range_falls_back_to_the_default(home, value, ex
     config.parent.mkdir(parents=True)
     rendered = f'"{value}"' if isinstance(value, str) else str(value)
     config.write_text(f"[prompt]\nrefresh_interval_s = {rendered}\n")
-    assert shells.refresh_interval() == expected
+    assert shells.intervals()[0] == expected
 
 
 # -- install shell / uninstall shell ---------------------------------------------------------

@@ -85,14 +85,9 @@ def template_path(shell: str) -> str:
     return os.path.join(templates_dir(), f"{shell}.j2")
 
 
-def refresh_interval(paths: Paths | None = None) -> int:
-    """prompt.refresh_interval_s from the config (its default when the value is bad)."""
-    return intervals(paths)[0]
-
-
 def intervals(paths: Paths | None = None) -> tuple[int, int]:
     """(prompt.refresh_interval_s, red_interval_s: the shortest gap between one shell's refreshes),
-    from one reading of the config."""
+    from one reading of the config (each its default when the value is bad)."""
     from ccprompt.core.config import Config
 
     config = Config.load(paths)
